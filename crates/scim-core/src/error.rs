@@ -31,6 +31,9 @@ pub enum ErrorKind {
     InvalidVersion,
     /// 400 `sensitive`: the request put sensitive data in the URI.
     Sensitive,
+    /// 409 `invalidValue`: a Bulk operation refers to a `bulkId` that no operation created,
+    /// or the references form a cycle (RFC 7644 section 3.7).
+    UnresolvedBulkId,
     /// 401: the request did not carry a valid bearer token.
     Unauthorized,
     /// 403: the operation is not allowed for this client.
@@ -66,7 +69,7 @@ impl ErrorKind {
             | Self::InvalidValue
             | Self::InvalidVersion
             | Self::Sensitive => 400,
-            Self::Uniqueness => 409,
+            Self::Uniqueness | Self::UnresolvedBulkId => 409,
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
@@ -90,7 +93,7 @@ impl ErrorKind {
             Self::InvalidSyntax => "invalidSyntax",
             Self::InvalidPath => "invalidPath",
             Self::NoTarget => "noTarget",
-            Self::InvalidValue => "invalidValue",
+            Self::InvalidValue | Self::UnresolvedBulkId => "invalidValue",
             Self::InvalidVersion => "invalidVers",
             Self::Sensitive => "sensitive",
             _ => return None,

@@ -1,0 +1,422 @@
+//! Storage of SCIM resources: the async, object-safe [`ResourceStore`] trait and the
+//! [`InMemoryStore`] that ships with the crate.
+//!
+//! A store holds the resources of one directory (one tenant). The handler validates every
+//! resource against its schema before it reaches the store; the store keeps resources as
+//! SCIM JSON and enforces what must hold across concurrent requests: uniqueness keys,
+//! compare-and-swap on `meta.version`, and membership cleanup on delete. Each method is one
+//! atomic step: it either happens whole or leaves the store as it was.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::filter::{AttrPath, Filter};
+use crate::schema::{ResourceKind, ResourceSchema};
+
+/// A value that must be unique among the resources of one kind, already normalized (lower
+/// case where the attribute is not `caseExact`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UniqueKey {
+    /// The attribute name, as in the schema (such as `userName`).
+    pub attribute: String,
+    /// The normalized value.
+    pub value: String,
+}
+
+/// What went wrong in a store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No resource with that id.
+    #[error("no resource with that id")]
+    NotFound,
+    /// A uniqueness key is already held by another resource.
+    #[error("{attribute} \"{value}\" is already in use")]
+    Conflict {
+        /// The attribute.
+        attribute: String,
+        /// The value in use.
+        value: String,
+    },
+    /// The stored version differs from the expected one.
+    #[error("version mismatch: expected {expected}, current {current}")]
+    VersionMismatch {
+        /// The version the caller expected.
+        expected: String,
+        /// The version in the store.
+        current: String,
+    },
+    /// The backend failed; the text is safe to log.
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+/// One page of a list query.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StorePage {
+    /// How many resources matched in all.
+    pub total_results: usize,
+    /// The resources of this page.
+    pub resources: Vec<Value>,
+}
+
+/// A list query: filter, order and page, for one resource type.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreQuery<'a> {
+    /// The schema of the resource type listed; filters and sorting follow it.
+    pub schema: &'a ResourceSchema,
+    /// Only resources matching this filter.
+    pub filter: Option<&'a Filter>,
+    /// Order by this attribute (absent values last); `None` orders by creation.
+    pub sort_by: Option<&'a AttrPath>,
+    /// Descending instead of ascending.
+    pub descending: bool,
+    /// The 1-based index of the first resource of the page.
+    pub start_index: usize,
+    /// The page size; 0 asks for the total only.
+    pub count: usize,
+}
+
+/// A group that a resource is a direct member of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRef {
+    /// The group's id.
+    pub id: String,
+    /// The group's `displayName`.
+    pub display: Option<String>,
+}
+
+/// Storage for the resources of one SCIM directory.
+///
+/// Implementations must pass the same behaviour as [`InMemoryStore`]: resources are keyed by
+/// kind and `id`; `insert` and `replace` fail with [`StoreError::Conflict`] when another
+/// resource of the same kind holds one of the given uniqueness keys; `replace` and `delete`
+/// compare `meta.version` when asked; `delete` also removes the deleted resource from every
+/// group's `members` (bumping those groups' versions) in the same step.
+#[async_trait]
+pub trait ResourceStore: Send + Sync {
+    /// Inserts a new resource (it carries `id` and `meta`).
+    async fn insert(
+        &self,
+        kind: &ResourceKind,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+    ) -> Result<(), StoreError>;
+
+    /// The resource with `id`, if any.
+    async fn get(&self, kind: &ResourceKind, id: &str) -> Result<Option<Value>, StoreError>;
+
+    /// Replaces the resource with the same `id`, if its current `meta.version` equals
+    /// `expected_version`.
+    async fn replace(
+        &self,
+        kind: &ResourceKind,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        expected_version: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the resource, if `expected_version` is `None` or equals its version, and
+    /// removes it from every group's members.
+    async fn delete(
+        &self,
+        kind: &ResourceKind,
+        id: &str,
+        expected_version: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// Lists the resources of `kind` that match the query.
+    async fn list(
+        &self,
+        kind: &ResourceKind,
+        query: &StoreQuery<'_>,
+    ) -> Result<StorePage, StoreError>;
+
+    /// The groups whose `members` hold `member_id`.
+    async fn groups_of(&self, member_id: &str) -> Result<Vec<GroupRef>, StoreError>;
+}
+
+/// A [`ResourceStore`] in process memory, for tests, examples and small deployments.
+#[derive(Debug, Default)]
+pub struct InMemoryStore {
+    inner: Mutex<Tables>,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    /// kind -> (insertion sequence, id -> resource)
+    kinds: HashMap<ResourceKind, Table>,
+    next_seq: u64,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    rows: HashMap<String, Row>,
+    unique: HashMap<UniqueKey, String>,
+}
+
+#[derive(Debug)]
+struct Row {
+    seq: u64,
+    resource: Value,
+    unique: Vec<UniqueKey>,
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
+        // A poisoned lock only means another request panicked mid-way; every mutation below
+        // is applied after all checks pass, so the tables are still consistent.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn resource_id(resource: &Value) -> Result<&str, StoreError> {
+    resource
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| StoreError::Backend("resource has no id".into()))
+}
+
+fn version_of(resource: &Value) -> &str {
+    resource
+        .pointer("/meta/version")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+impl Table {
+    fn check_unique(&self, id: &str, unique: &[UniqueKey]) -> Result<(), StoreError> {
+        for key in unique {
+            if let Some(holder) = self.unique.get(key)
+                && holder != id
+            {
+                return Err(StoreError::Conflict {
+                    attribute: key.attribute.clone(),
+                    value: key.value.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, id: String, seq: u64, resource: Value, unique: Vec<UniqueKey>) {
+        if let Some(old) = self.rows.remove(&id) {
+            for k in old.unique {
+                self.unique.remove(&k);
+            }
+        }
+        for k in &unique {
+            self.unique.insert(k.clone(), id.clone());
+        }
+        self.rows.insert(
+            id,
+            Row {
+                seq,
+                resource,
+                unique,
+            },
+        );
+    }
+}
+
+#[async_trait]
+impl ResourceStore for InMemoryStore {
+    async fn insert(
+        &self,
+        kind: &ResourceKind,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+    ) -> Result<(), StoreError> {
+        let id = resource_id(&resource)?.to_owned();
+        let mut t = self.lock();
+        t.next_seq += 1;
+        let seq = t.next_seq;
+        let table = t.kinds.entry(kind.clone()).or_default();
+        if table.rows.contains_key(&id) {
+            return Err(StoreError::Conflict {
+                attribute: "id".into(),
+                value: id,
+            });
+        }
+        table.check_unique(&id, &unique)?;
+        table.put(id, seq, resource, unique);
+        Ok(())
+    }
+
+    async fn get(&self, kind: &ResourceKind, id: &str) -> Result<Option<Value>, StoreError> {
+        let t = self.lock();
+        Ok(t.kinds
+            .get(kind)
+            .and_then(|table| table.rows.get(id))
+            .map(|r| r.resource.clone()))
+    }
+
+    async fn replace(
+        &self,
+        kind: &ResourceKind,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        expected_version: &str,
+    ) -> Result<(), StoreError> {
+        let id = resource_id(&resource)?.to_owned();
+        let mut t = self.lock();
+        let table = t.kinds.get_mut(kind).ok_or(StoreError::NotFound)?;
+        let row = table.rows.get(&id).ok_or(StoreError::NotFound)?;
+        let current = version_of(&row.resource);
+        if current != expected_version {
+            return Err(StoreError::VersionMismatch {
+                expected: expected_version.to_owned(),
+                current: current.to_owned(),
+            });
+        }
+        let seq = row.seq;
+        table.check_unique(&id, &unique)?;
+        table.put(id, seq, resource, unique);
+        Ok(())
+    }
+
+    async fn delete(
+        &self,
+        kind: &ResourceKind,
+        id: &str,
+        expected_version: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut t = self.lock();
+        let table = t.kinds.get_mut(kind).ok_or(StoreError::NotFound)?;
+        let row = table.rows.get(id).ok_or(StoreError::NotFound)?;
+        if let Some(expected) = expected_version {
+            let current = version_of(&row.resource);
+            if current != expected {
+                return Err(StoreError::VersionMismatch {
+                    expected: expected.to_owned(),
+                    current: current.to_owned(),
+                });
+            }
+        }
+        if let Some(old) = table.rows.remove(id) {
+            for k in old.unique {
+                table.unique.remove(&k);
+            }
+        }
+        if let Some(groups) = t.kinds.get_mut(&ResourceKind::Group) {
+            for row in groups.rows.values_mut() {
+                remove_member(&mut row.resource, id);
+            }
+        }
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        kind: &ResourceKind,
+        query: &StoreQuery<'_>,
+    ) -> Result<StorePage, StoreError> {
+        let t = self.lock();
+        let Some(table) = t.kinds.get(kind) else {
+            return Ok(StorePage::default());
+        };
+        let mut hits: Vec<&Row> = table
+            .rows
+            .values()
+            .filter(|r| {
+                query
+                    .filter
+                    .is_none_or(|f| f.matches(&r.resource, query.schema))
+            })
+            .collect();
+        sort_rows(&mut hits, query);
+        let total_results = hits.len();
+        let skip = query.start_index.saturating_sub(1);
+        let resources = hits
+            .into_iter()
+            .skip(skip)
+            .take(query.count)
+            .map(|r| r.resource.clone())
+            .collect();
+        Ok(StorePage {
+            total_results,
+            resources,
+        })
+    }
+
+    async fn groups_of(&self, member_id: &str) -> Result<Vec<GroupRef>, StoreError> {
+        let t = self.lock();
+        let Some(groups) = t.kinds.get(&ResourceKind::Group) else {
+            return Ok(Vec::new());
+        };
+        let mut found: BTreeMap<u64, GroupRef> = BTreeMap::new();
+        for row in groups.rows.values() {
+            let is_member = row
+                .resource
+                .get("members")
+                .and_then(Value::as_array)
+                .is_some_and(|m| {
+                    m.iter()
+                        .any(|v| v.get("value").and_then(Value::as_str) == Some(member_id))
+                });
+            if is_member {
+                let id = row
+                    .resource
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let display = row
+                    .resource
+                    .get("displayName")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                found.insert(row.seq, GroupRef { id, display });
+            }
+        }
+        Ok(found.into_values().collect())
+    }
+}
+
+/// Orders rows by the query's sort attribute (absent values last in either direction), then
+/// by creation order, so that paging is stable.
+fn sort_rows(rows: &mut [&Row], query: &StoreQuery<'_>) {
+    let resolved = query
+        .sort_by
+        .and_then(|p| query.schema.resolve(p).map(|r| (p, r.leaf().clone())));
+    rows.sort_by(|a, b| {
+        let primary = match &resolved {
+            None => Ordering::Equal,
+            Some((path, def)) => {
+                let va = crate::filter::sort_value(&a.resource, path, query.schema);
+                let vb = crate::filter::sort_value(&b.resource, path, query.schema);
+                match (va, vb) {
+                    (Some(x), Some(y)) => {
+                        let o = crate::filter::compare_values(x, y, def);
+                        if query.descending { o.reverse() } else { o }
+                    }
+                    (Some(_), None) => Ordering::Less,
+                    (None, Some(_)) => Ordering::Greater,
+                    (None, None) => Ordering::Equal,
+                }
+            }
+        };
+        primary.then(a.seq.cmp(&b.seq))
+    });
+}
+
+/// Removes `member_id` from a group's `members`, bumping its version when it changed.
+fn remove_member(group: &mut Value, member_id: &str) {
+    let Some(members) = group.get_mut("members").and_then(Value::as_array_mut) else {
+        return;
+    };
+    let before = members.len();
+    members.retain(|m| m.get("value").and_then(Value::as_str) != Some(member_id));
+    if members.len() != before {
+        crate::resource::touch_meta(group);
+    }
+}
