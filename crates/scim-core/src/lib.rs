@@ -1,10 +1,4 @@
-//! # gatehouse-scim-core
-//!
-//! A SCIM 2.0 service provider (RFC 7643, RFC 7644) that a Rust backend embeds so that its
-//! customers' identity providers (Entra ID, Okta, OneLogin, JumpCloud, Google Workspace) can
-//! create, update and deactivate users and groups in it.
-//!
-//! See `README.md` of this crate for the quick start, design notes and limitations.
+#![doc = include_str!("../README.md")]
 
 pub mod bulk;
 pub mod compat;

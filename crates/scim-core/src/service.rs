@@ -213,6 +213,14 @@ impl ScimService {
                 match rest {
                     [] if method == Method::GET => {
                         let params = ListParams::from_query(query)?;
+                        if let Some(f) = &params.filter
+                            && let Some(p) = never_returned_path(f, schema)
+                        {
+                            return Err(ScimError::new(
+                                ErrorKind::Sensitive,
+                                format!("\"{p}\" must not be sent in a URI; use POST .search"),
+                            ));
+                        }
                         let out = self.list(base, schema, &params, &projection).await?;
                         Ok(json_response(StatusCode::OK, &out, None))
                     }
@@ -389,10 +397,13 @@ impl ScimService {
         if_match: Option<&str>,
         update: impl Fn(&Value) -> Result<Map<String, Value>, ScimError>,
     ) -> Result<(Value, String), ScimError> {
-        let base = String::new();
         let mut attempt = 0;
         loop {
             let stored = self.get_stored(schema, id).await?;
+            let base = stored
+                .as_object()
+                .and_then(LocationBase::pointer_location)
+                .unwrap_or_default();
             let current = etag_of(&stored);
             if let Some(im) = if_match
                 && !etag_matches(im, &current)
@@ -656,6 +667,14 @@ impl ScimService {
                 .await
                 .map_err(store_error)?;
             total += page.total_results;
+            if total > ROOT_SEARCH_LIMIT {
+                return Err(ScimError::new(
+                    ErrorKind::TooMany,
+                    format!(
+                        "the filter matches more than {ROOT_SEARCH_LIMIT} resources across types; narrow it or search one type"
+                    ),
+                ));
+            }
             for r in page.resources {
                 all.push((schema, r));
             }
@@ -680,6 +699,27 @@ impl ScimService {
             "startIndex": start_index,
             "Resources": resources,
         }))
+    }
+}
+
+/// The most resources a root-level `.search` collects before answering `tooMany`.
+const ROOT_SEARCH_LIMIT: usize = 10_000;
+
+/// The first attribute in `filter` that is never returned (such as `password`).
+fn never_returned_path(filter: &Filter, schema: &ResourceSchema) -> Option<String> {
+    let never = |p: &AttrPath| {
+        schema.resolve(p).is_some_and(|r| {
+            r.leaf().returned == crate::schema::Returned::Never
+                || r.attr.returned == crate::schema::Returned::Never
+        })
+    };
+    match filter {
+        Filter::Present(p) | Filter::Compare { path: p, .. } => never(p).then(|| p.to_string()),
+        Filter::Not(f) => never_returned_path(f, schema),
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            never_returned_path(a, schema).or_else(|| never_returned_path(b, schema))
+        }
+        Filter::ValuePath { path, .. } => never(path).then(|| path.to_string()),
     }
 }
 
