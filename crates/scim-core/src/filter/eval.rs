@@ -106,9 +106,7 @@ pub fn sort_value<'a>(
     };
     match r.sub {
         Some(sub) => get_ci(element, &sub.name),
-        None if r.attr.kind == AttrType::Complex && r.attr.multi_valued => {
-            get_ci(element, "value")
-        }
+        None if r.attr.kind == AttrType::Complex && r.attr.multi_valued => get_ci(element, "value"),
         None => Some(element),
     }
 }
@@ -553,12 +551,15 @@ fn resolve_for_validation<'s>(
     parent: Option<&'s AttributeDef>,
 ) -> Result<(&'s AttributeDef, Option<&'s AttributeDef>), ScimError> {
     match parent {
-        None => schema.resolve(path).map(|r| (r.attr, r.sub)).ok_or_else(|| {
-            ScimError::invalid_filter(format!(
-                "attribute \"{path}\" is not defined for resource type {}",
-                schema.resource_type.name
-            ))
-        }),
+        None => schema
+            .resolve(path)
+            .map(|r| (r.attr, r.sub))
+            .ok_or_else(|| {
+                ScimError::invalid_filter(format!(
+                    "attribute \"{path}\" is not defined for resource type {}",
+                    schema.resource_type.name
+                ))
+            }),
         Some(p) => {
             let found = if path.urn.is_none() && path.sub.is_none() {
                 p.sub_attribute(&path.name)
@@ -671,7 +672,9 @@ mod tests {
         assert!(!m(r#"userName eq "john""#));
         assert!(m(r#"name.familyName co "O'Malley""#));
         assert!(m(r#"userName sw "bj""#));
-        assert!(m(r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "BJ""#));
+        assert!(m(
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "BJ""#
+        ));
         assert!(m(r#"title pr"#));
         assert!(!m(r#"locale pr"#));
         assert!(!m(r#"meta.lastModified gt "2011-05-13T04:42:34Z""#));
@@ -741,7 +744,10 @@ mod tests {
         assert!(m(&format!("{} eq 7", p("level"))));
         assert!(!m(&format!("{} lt 7", p("level"))));
         assert!(m(&format!("{} le 7", p("level"))));
-        assert!(m(&format!("{} gt 2.4 and {0} lt 25e-1 or {0} eq 2.5", p("score"))));
+        assert!(m(&format!(
+            "{} gt 2.4 and {0} lt 25e-1 or {0} eq 2.5",
+            p("score")
+        )));
         assert!(!m(&format!("{} gt 2.5", p("score"))));
         assert!(m(&format!("{} ge 2.5E0", p("score"))));
         assert!(m(&format!("{} gt 2999", p("scores"))));
@@ -758,7 +764,9 @@ mod tests {
         assert!(m(r#"meta.lastModified gt "2011-05-13T00:42:34-03:59""#));
         assert!(m(r#"meta.lastModified eq "2011-05-13T04:42:34.000Z""#));
         assert!(m(r#"meta.lastModified eq "2011-05-13T04:42:34""#));
-        assert!(m(r#"meta.lastModified lt "2011-05-13T04:42:34.000000001Z""#));
+        assert!(m(
+            r#"meta.lastModified lt "2011-05-13T04:42:34.000000001Z""#
+        ));
         assert!(m(r#"meta.created lt "2011-05-13T04:42:34Z""#));
         // Not a dateTime: compared as strings.
         assert!(m(r#"meta.created sw "2010-01""#));
@@ -833,8 +841,12 @@ mod tests {
 
     #[test]
     fn entra_form_evaluates() {
-        assert!(m(r#"emails[type eq "work"].value eq "BJENSEN@example.com""#));
-        assert!(!m(r#"emails[type eq "home"].value eq "bjensen@example.com""#));
+        assert!(m(
+            r#"emails[type eq "work"].value eq "BJENSEN@example.com""#
+        ));
+        assert!(!m(
+            r#"emails[type eq "home"].value eq "bjensen@example.com""#
+        ));
     }
 
     #[test]
@@ -877,9 +889,18 @@ mod tests {
             sort_value(&u, &path("emails"), &s),
             Some(&json!("bjensen@example.com"))
         );
-        assert_eq!(sort_value(&u, &path("emails.type"), &s), Some(&json!("work")));
-        assert_eq!(sort_value(&u, &path("name.givenName"), &s), Some(&json!("Barbara")));
-        assert_eq!(sort_value(&u, &path(&format!("{EXT}:scores")), &s), Some(&json!(1)));
+        assert_eq!(
+            sort_value(&u, &path("emails.type"), &s),
+            Some(&json!("work"))
+        );
+        assert_eq!(
+            sort_value(&u, &path("name.givenName"), &s),
+            Some(&json!("Barbara"))
+        );
+        assert_eq!(
+            sort_value(&u, &path(&format!("{EXT}:scores")), &s),
+            Some(&json!(1))
+        );
         assert_eq!(sort_value(&u, &path("locale"), &s), None);
         let u2 = json!({"emails": [{"value": "a"}, {"value": "b", "primary": true}]});
         assert_eq!(sort_value(&u2, &path("emails"), &s), Some(&json!("b")));
@@ -888,11 +909,26 @@ mod tests {
         let exact = AttributeDef::string("s").case_exact();
         let dt = AttributeDef::new("d", AttrType::DateTime);
         let num = AttributeDef::new("n", AttrType::Decimal);
-        assert_eq!(compare_values(&json!("a"), &json!("B"), &string), Ordering::Less);
-        assert_eq!(compare_values(&json!("a"), &json!("B"), &exact), Ordering::Greater);
-        assert_eq!(compare_values(&json!("A"), &json!("a"), &string), Ordering::Equal);
-        assert_eq!(compare_values(&json!(2), &json!(10.5), &num), Ordering::Less);
-        assert_eq!(compare_values(&json!(-1), &json!(u64::MAX), &num), Ordering::Less);
+        assert_eq!(
+            compare_values(&json!("a"), &json!("B"), &string),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_values(&json!("a"), &json!("B"), &exact),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare_values(&json!("A"), &json!("a"), &string),
+            Ordering::Equal
+        );
+        assert_eq!(
+            compare_values(&json!(2), &json!(10.5), &num),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_values(&json!(-1), &json!(u64::MAX), &num),
+            Ordering::Less
+        );
         assert_eq!(
             compare_values(
                 &json!("2011-05-13T06:42:34+02:00"),
@@ -901,8 +937,17 @@ mod tests {
             ),
             Ordering::Less
         );
-        assert_eq!(compare_values(&json!("junk"), &json!("2011-05-13T05:00:00Z"), &dt), Ordering::Greater);
-        assert_eq!(compare_values(&json!(true), &json!(false), &string), Ordering::Greater);
-        assert_eq!(compare_values(&json!(1), &json!("1"), &string), Ordering::Less);
+        assert_eq!(
+            compare_values(&json!("junk"), &json!("2011-05-13T05:00:00Z"), &dt),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare_values(&json!(true), &json!(false), &string),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare_values(&json!(1), &json!("1"), &string),
+            Ordering::Less
+        );
     }
 }

@@ -127,5 +127,5 @@ mod eval;
 mod parser;
 
 pub use eval::{compare_values, sort_value};
-pub(crate) use parser::{Mode, Parser, write_json_string};
 pub use parser::{MAX_DEPTH, MAX_FILTER_LEN, parse_filter};
+pub(crate) use parser::{Mode, Parser};

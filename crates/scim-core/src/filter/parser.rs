@@ -107,11 +107,6 @@ impl<'a> Parser<'a> {
     }
 
     #[inline]
-    pub(crate) fn at_end(&self) -> bool {
-        self.pos >= self.b.len()
-    }
-
-    #[inline]
     pub(crate) fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.peek() {
             self.pos += 1;
@@ -149,7 +144,9 @@ impl<'a> Parser<'a> {
     fn at_keyword(&self, kw: &[u8]) -> bool {
         let end = self.pos + kw.len();
         match self.b.get(self.pos..end) {
-            Some(w) if w.eq_ignore_ascii_case(kw) => !self.b.get(end).is_some_and(|&c| is_name_char(c)),
+            Some(w) if w.eq_ignore_ascii_case(kw) => {
+                !self.b.get(end).is_some_and(|&c| is_name_char(c))
+            }
             _ => false,
         }
     }
@@ -247,11 +244,7 @@ impl<'a> Parser<'a> {
 
         if self.peek() == Some(b'.') {
             self.pos += 1;
-            let start = self.pos;
-            while self.peek().is_some_and(is_name_char) {
-                self.pos += 1;
-            }
-            let sub = self.check_name(start, self.pos)?;
+            let sub = self.parse_name()?;
             let sub_path = AttrPath {
                 urn: None,
                 name: sub.to_owned(),
@@ -577,12 +570,25 @@ impl<'a> Parser<'a> {
         Ok((urn, name, sub))
     }
 
+    /// An `ATTRNAME` at the cursor.
+    pub(crate) fn parse_name(&mut self) -> Result<&'a str, ScimError> {
+        let start = self.pos;
+        if self.peek() == Some(b'$') {
+            self.pos += 1;
+        }
+        while self.peek().is_some_and(is_name_char) {
+            self.pos += 1;
+        }
+        self.check_name(start, self.pos)
+    }
+
     /// Checks `ATTRNAME = (ALPHA / "$") *(ALPHA / DIGIT / "-" / "_")` over `start..end`.
     fn check_name(&self, start: usize, end: usize) -> Result<&'a str, ScimError> {
         let bytes = &self.b[start..end];
         let ok = match bytes.split_first() {
             Some((first, rest)) => {
-                (first.is_ascii_alphabetic() || *first == b'$') && rest.iter().all(|&c| is_name_char(c))
+                (first.is_ascii_alphabetic() || *first == b'$')
+                    && rest.iter().all(|&c| is_name_char(c))
             }
             None => false,
         };
@@ -748,8 +754,14 @@ mod tests {
 
     #[test]
     fn simple_comparison() {
-        assert_eq!(p("userName eq \"bjensen\""), cmp("userName", CompareOp::Eq, "bjensen"));
-        assert_eq!(p("userName Eq \"john\""), cmp("userName", CompareOp::Eq, "john"));
+        assert_eq!(
+            p("userName eq \"bjensen\""),
+            cmp("userName", CompareOp::Eq, "bjensen")
+        );
+        assert_eq!(
+            p("userName Eq \"john\""),
+            cmp("userName", CompareOp::Eq, "john")
+        );
         assert_eq!(p("title pr"), pr("title"));
         assert_eq!(p("  title   PR  "), pr("title"));
     }
@@ -814,7 +826,8 @@ mod tests {
 
     #[test]
     fn urn_paths() {
-        let f = p("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"7\"");
+        let f =
+            p("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"7\"");
         let Filter::Compare { path, .. } = f else {
             panic!("not a comparison")
         };
@@ -850,13 +863,28 @@ mod tests {
         assert_eq!(p("(a pr or b pr) and c pr"), and(or(a(), b()), c()));
         assert_eq!(p("a pr and b pr and c pr"), and(and(a(), b()), c()));
         assert_eq!(p("a pr OR b pr Or c pr"), or(or(a(), b()), c()));
-        assert_eq!(p("not (a pr) and b pr"), and(Filter::Not(Box::new(a())), b()));
+        assert_eq!(
+            p("not (a pr) and b pr"),
+            and(Filter::Not(Box::new(a())), b())
+        );
 
         assert_eq!(roundtrip("a pr or b pr and c pr"), "a pr or b pr and c pr");
-        assert_eq!(roundtrip("(a pr or b pr) and c pr"), "(a pr or b pr) and c pr");
-        assert_eq!(roundtrip("a pr and (b pr and c pr)"), "a pr and (b pr and c pr)");
-        assert_eq!(roundtrip("a pr or (b pr or c pr)"), "a pr or (b pr or c pr)");
-        assert_eq!(roundtrip("((a pr)) or ((b pr) and c pr)"), "a pr or b pr and c pr");
+        assert_eq!(
+            roundtrip("(a pr or b pr) and c pr"),
+            "(a pr or b pr) and c pr"
+        );
+        assert_eq!(
+            roundtrip("a pr and (b pr and c pr)"),
+            "a pr and (b pr and c pr)"
+        );
+        assert_eq!(
+            roundtrip("a pr or (b pr or c pr)"),
+            "a pr or (b pr or c pr)"
+        );
+        assert_eq!(
+            roundtrip("((a pr)) or ((b pr) and c pr)"),
+            "a pr or b pr and c pr"
+        );
         assert_eq!(roundtrip("NOT(a pr)"), "not (a pr)");
     }
 
@@ -873,7 +901,10 @@ mod tests {
                 )),
             }
         );
-        assert_eq!(f.to_string(), r#"emails[type eq "work" and value co "@x.com"]"#);
+        assert_eq!(
+            f.to_string(),
+            r#"emails[type eq "work" and value co "@x.com"]"#
+        );
 
         let entra = p(r#"emails[type eq "work"].value eq "x""#);
         assert_eq!(
@@ -908,10 +939,7 @@ mod tests {
             f,
             cmp("x", CompareOp::Eq, "\\ / \u{8} \u{c} \n \r \t é 😀 \u{1}")
         );
-        assert_eq!(
-            f.to_string(),
-            r#"x eq "\\ / \b \f \n \r \t é 😀 \u0001""#
-        );
+        assert_eq!(f.to_string(), r#"x eq "\\ / \b \f \n \r \t é 😀 \u0001""#);
         roundtrip(r#"x eq "\\ \/ \b \f \n \r \t \u00e9 \uD83D\uDE00 \u0001""#);
         assert_eq!(p("x eq \"héllo ☃\""), cmp("x", CompareOp::Eq, "héllo ☃"));
 
@@ -949,7 +977,9 @@ mod tests {
         assert_eq!(p("active eq false").to_string(), "active eq false");
         assert_eq!(p("x eq null").to_string(), "x eq null");
 
-        for n in ["1.", "01", "-", "+1", ".5", "1e", "1e+", "--1", "1.e3", "1x", "1e999"] {
+        for n in [
+            "1.", "01", "-", "+1", ".5", "1e", "1e+", "--1", "1.e3", "1x", "1e999",
+        ] {
             bad(&format!("x gt {n}"));
         }
         bad("x eq nul");
@@ -1022,7 +1052,9 @@ mod tests {
 
     #[test]
     fn from_str_works() {
-        let f: Filter = "userName eq \"x\"".parse().unwrap_or(Filter::Present(path("no")));
+        let f: Filter = "userName eq \"x\""
+            .parse()
+            .unwrap_or(Filter::Present(path("no")));
         assert_eq!(f, cmp("userName", CompareOp::Eq, "x"));
     }
 }
