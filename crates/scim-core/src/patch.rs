@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::compat::CompatProfile;
 use crate::error::ScimError;
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
-use crate::path::{PatchPath, parse_patch_path};
+use crate::path::{PatchPath, parse_patch_path_for};
 use crate::resource::{get_ci, normalize_attr, qualified};
 use crate::schema::{AttrType, AttributeDef, Mutability, ResourceSchema};
 
@@ -132,7 +132,7 @@ fn apply_one(
     let path = match get_key(op, "path") {
         None | Some(Value::Null) => None,
         Some(Value::String(p)) if p.trim().is_empty() => None,
-        Some(Value::String(p)) => Some(parse_patch_path(p)?),
+        Some(Value::String(p)) => Some(parse_patch_path_for(p, schema)?),
         Some(_) => return Err(ScimError::invalid_path("\"path\" must be a string")),
     };
 
@@ -183,7 +183,7 @@ fn apply_one(
                             "\"{key}\" is a path; a path-less operation takes attribute names"
                         )));
                     }
-                    parse_patch_path(key)?
+                    parse_patch_path_for(key, schema)?
                 } else {
                     PatchPath {
                         attr: AttrPath::simple(key),
