@@ -141,6 +141,9 @@ fn apply_one(
             Err(ScimError::no_target("a remove operation needs a \"path\""))
         }
         (PatchOpKind::Remove, Some(path)) => {
+            if let Some(urn) = path.extension_urn() {
+                return remove_extension(work, urn, schema);
+            }
             let target = Target::resolve(&path, schema)?;
             target.remove(work, value, compat)
         }
@@ -208,6 +211,38 @@ fn apply_one(
     }
 }
 
+/// `remove` with a bare extension URN as `path`: the whole extension object goes.
+fn remove_extension(
+    work: &mut Map<String, Value>,
+    urn: &str,
+    schema: &ResourceSchema,
+) -> Result<(), ScimError> {
+    let ext = schema.extension(urn).ok_or_else(|| {
+        ScimError::invalid_path(format!(
+            "\"{urn}\" is not an extension of this resource type"
+        ))
+    })?;
+    let required = schema
+        .resource_type
+        .schema_extensions
+        .iter()
+        .any(|e| e.required && e.schema.eq_ignore_ascii_case(&ext.id));
+    if required {
+        return Err(ScimError::mutability(format!(
+            "extension \"{}\" is required and cannot be removed",
+            ext.id
+        )));
+    }
+    let key = work
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(&ext.id))
+        .cloned();
+    if let Some(k) = key {
+        work.remove(&k);
+    }
+    Ok(())
+}
+
 fn is_readonly_path(path: &PatchPath, schema: &ResourceSchema) -> bool {
     schema
         .top_level(path.attr.urn.as_deref(), &path.attr.name)
@@ -234,6 +269,9 @@ fn apply_path_value(
             ScimError::invalid_value(format!("extension \"{}\" must be a JSON object", ext.id))
         })?;
         for (k, v) in block {
+            if k.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
             let p = PatchPath {
                 attr: AttrPath {
                     urn: Some(ext.id.clone()),
@@ -243,6 +281,9 @@ fn apply_path_value(
                 filter: None,
                 sub: None,
             };
+            if is_readonly_path(&p, schema) {
+                continue;
+            }
             apply_path_value(work, kind, &p, v, schema, compat)?;
         }
         return Ok(());

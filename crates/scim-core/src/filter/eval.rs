@@ -956,5 +956,12 @@ mod tests {
 /// matches a value-path filter whose paths name `attr`'s sub-attributes. The PATCH engine
 /// uses it to select the values a `path` such as `members[value eq "2819c223"]` targets.
 pub fn matches_element(filter: &Filter, element: &Value, attr: &AttributeDef) -> bool {
-    element.is_object() && eval(filter, Scope::Element { element, parent: attr })
+    element.is_object()
+        && eval(
+            filter,
+            Scope::Element {
+                element,
+                parent: attr,
+            },
+        )
 }
