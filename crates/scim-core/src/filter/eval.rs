@@ -576,6 +576,20 @@ fn resolve_for_validation<'s>(
     }
 }
 
+/// Whether one value of the complex attribute `attr` (an element of `emails`, `members`, ...)
+/// matches a value-path filter whose paths name `attr`'s sub-attributes. The PATCH engine
+/// uses it to select the values a `path` such as `members[value eq "2819c223"]` targets.
+pub fn matches_element(filter: &Filter, element: &Value, attr: &AttributeDef) -> bool {
+    element.is_object()
+        && eval(
+            filter,
+            Scope::Element {
+                element,
+                parent: attr,
+            },
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -952,16 +966,3 @@ mod tests {
     }
 }
 
-/// Whether one value of the complex attribute `attr` (an element of `emails`, `members`, ...)
-/// matches a value-path filter whose paths name `attr`'s sub-attributes. The PATCH engine
-/// uses it to select the values a `path` such as `members[value eq "2819c223"]` targets.
-pub fn matches_element(filter: &Filter, element: &Value, attr: &AttributeDef) -> bool {
-    element.is_object()
-        && eval(
-            filter,
-            Scope::Element {
-                element,
-                parent: attr,
-            },
-        )
-}
