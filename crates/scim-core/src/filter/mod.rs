@@ -123,5 +123,9 @@ pub enum Filter {
     },
 }
 
-mod stub;
-pub use stub::{compare_values, matches_element, parse_filter, sort_value};
+mod eval;
+mod parser;
+
+pub use eval::{compare_values, matches_element, sort_value};
+pub use parser::{MAX_DEPTH, MAX_FILTER_LEN, parse_filter};
+pub(crate) use parser::{Mode, Parser};
