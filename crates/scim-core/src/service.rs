@@ -389,10 +389,15 @@ impl ScimService {
         if_match: Option<&str>,
         update: impl Fn(&Value) -> Result<Map<String, Value>, ScimError>,
     ) -> Result<(Value, String), ScimError> {
-        let base = String::new();
         let mut attempt = 0;
         loop {
             let stored = self.get_stored(schema, id).await?;
+            // The SCIM root, for the `$ref` of new group members: the stored resource's
+            // `meta.location` less `/{endpoint}/{id}`.
+            let base = stored
+                .as_object()
+                .and_then(LocationBase::pointer_location)
+                .unwrap_or_default();
             let current = etag_of(&stored);
             if let Some(im) = if_match
                 && !etag_matches(im, &current)
