@@ -1607,3 +1607,131 @@ async fn filters_with_escapes_and_datetimes() {
     let r = c.get("/Users?filter=USERNAME Sw \"QUOTE\"").await;
     assert_eq!(ids_of(&r), vec![id]);
 }
+
+#[tokio::test]
+async fn patch_paths_sub_attributes_urns_and_case() {
+    let c = Client::new();
+    let r = c
+        .post(
+            "/Users",
+            &json!({ "schemas": [USER_SCHEMA], "userName": "paths" }),
+        )
+        .await;
+    assert_eq!(r.header("etag"), Some("W/\"1\""));
+    let id = r.id();
+    let p = format!("/Users/{id}");
+    // add a sub-attribute of an absent complex attribute.
+    let r = c
+        .patch_ops(
+            &p,
+            json!([{ "op": "add", "path": "name.givenName", "value": "Barbara" }]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["name"], json!({ "givenName": "Barbara" }));
+    assert_eq!(r.header("etag"), Some("W/\"2\""));
+    // Case-insensitive, URN-qualified core path.
+    let r = c
+        .patch_ops(
+            &p,
+            json!([{ "op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:NAME.FAMILYNAME", "value": "Jensen" }]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        r.json["name"],
+        json!({ "givenName": "Barbara", "familyName": "Jensen" })
+    );
+    // replace on a complex attribute merges sub-attributes (RFC 7644 section 3.5.2.3).
+    let r = c
+        .patch_ops(
+            &p,
+            json!([{ "op": "replace", "path": "name", "value": { "givenName": "Babs" } }]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        r.json["name"],
+        json!({ "givenName": "Babs", "familyName": "Jensen" })
+    );
+    // remove a sub-attribute.
+    let r = c
+        .patch_ops(&p, json!([{ "op": "remove", "path": "name.givenName" }]))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["name"], json!({ "familyName": "Jensen" }));
+    // A bare extension URN path with an object value.
+    let r = c
+        .patch_ops(
+            &p,
+            json!([{ "op": "add", "path": ENTERPRISE, "value": { "department": "D", "costCenter": "C" } }]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        r.json[ENTERPRISE],
+        json!({ "department": "D", "costCenter": "C" })
+    );
+    assert_eq!(r.json["schemas"], json!([USER_SCHEMA, ENTERPRISE]));
+    // Removing the last extension attribute drops the extension and its schema URN.
+    let r = c
+        .patch_ops(
+            &p,
+            json!([
+                { "op": "remove", "path": format!("{ENTERPRISE}:department") },
+                { "op": "remove", "path": format!("{ENTERPRISE}:costCenter") }
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert!(r.json.get(ENTERPRISE).is_none(), "{}", r.json);
+    assert_eq!(r.json["schemas"], json!([USER_SCHEMA]));
+    // Unknown sub-attribute and filter on a simple attribute are invalidPath.
+    c.patch_ops(
+        &p,
+        json!([{ "op": "add", "path": "name.nope", "value": "x" }]),
+    )
+    .await
+    .assert_error(400, Some("invalidPath"));
+    c.patch_ops(
+        &p,
+        json!([{ "op": "add", "path": "userName[value eq \"x\"]", "value": "x" }]),
+    )
+    .await
+    .assert_error(400, Some("invalidPath"));
+    c.patch_ops(
+        &p,
+        json!([{ "op": "add", "path": "emails[type eq", "value": "x" }]),
+    )
+    .await
+    .assert_error(400, Some("invalidPath"));
+    // Response projection applies to PATCH responses too (RFC 7644 section 3.9).
+    let r = c
+        .patch(
+            &format!("{p}?attributes=title"),
+            &json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "add", "path": "title", "value": "T" }] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let mut keys: Vec<&String> = r.json.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["id", "schemas", "title"]);
+}
+
+#[tokio::test]
+async fn payload_too_large() {
+    let c = Client::with_config(scim_core::ScimConfig {
+        max_payload_size: 200,
+        ..Default::default()
+    });
+    let r = c
+        .post(
+            "/Users",
+            &json!({ "schemas": [USER_SCHEMA], "userName": "x".repeat(300) }),
+        )
+        .await;
+    r.assert_error(413, None);
+    assert_eq!(c.get("/Users").await.json["totalResults"], json!(0));
+    let r = c.get("/ServiceProviderConfig").await;
+    assert_eq!(r.json["bulk"]["maxPayloadSize"], json!(200));
+}
