@@ -663,12 +663,16 @@ fn normalize_single(
             }
             Value::String(s.to_owned())
         }
-        AttrType::Binary => Value::String(
-            value
-                .as_str()
-                .ok_or_else(|| wrong("a base64 string"))?
-                .to_owned(),
-        ),
+        AttrType::Binary => {
+            let s = value.as_str().ok_or_else(|| wrong("a base64 string"))?;
+            if !is_base64(s) {
+                return Err(ScimError::invalid_value(format!(
+                    "attribute \"{}\" must be base64 (RFC 7643 section 2.3.6)",
+                    def.name
+                )));
+            }
+            Value::String(s.to_owned())
+        }
         AttrType::DateTime => {
             let s = value.as_str().ok_or_else(|| wrong("a dateTime string"))?;
             if parse_datetime(s).is_none() {
@@ -749,4 +753,22 @@ pub fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
     }
     let with_z = format!("{s}Z");
     OffsetDateTime::parse(&with_z, &Rfc3339).ok()
+}
+
+/// Whether `s` is base64 or base64url (RFC 4648 sections 4 and 5), as RFC 7643 section 2.3.6
+/// requires of binary values. Whitespace (PEM line breaks) is allowed; `=` only as trailing
+/// padding of a whole number of quanta.
+fn is_base64(s: &str) -> bool {
+    let body: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let data_len = body.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    let padding = body.len() - data_len;
+    let alphabet_ok = body[..data_len]
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"+/-_".contains(&b));
+    let length_ok = if padding == 0 {
+        data_len % 4 != 1
+    } else {
+        padding <= 2 && body.len() % 4 == 0
+    };
+    alphabet_ok && length_ok
 }

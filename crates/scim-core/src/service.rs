@@ -400,6 +400,8 @@ impl ScimService {
         let mut attempt = 0;
         loop {
             let stored = self.get_stored(schema, id).await?;
+            // The SCIM root, for the `$ref` of new group members: the stored resource's
+            // `meta.location` less `/{endpoint}/{id}`.
             let base = stored
                 .as_object()
                 .and_then(LocationBase::pointer_location)

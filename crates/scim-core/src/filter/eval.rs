@@ -111,6 +111,21 @@ pub fn sort_value<'a>(
     }
 }
 
+/// Whether one element (a JSON object) of the complex attribute `attr` matches a value-path
+/// filter, whose paths are sub-attributes of `attr` (as in the PATCH path
+/// `emails[type eq "work"]`). Same semantics as [`Filter::matches`]; a nested value path or a
+/// non-object element never matches.
+pub fn matches_element(filter: &Filter, element: &Value, attr: &AttributeDef) -> bool {
+    element.is_object()
+        && eval(
+            filter,
+            Scope::Element {
+                element,
+                parent: attr,
+            },
+        )
+}
+
 /// Where paths are resolved: against the resource, or against one element of a value path.
 #[derive(Clone, Copy)]
 enum Scope<'a> {
@@ -574,20 +589,6 @@ fn resolve_for_validation<'s>(
             })
         }
     }
-}
-
-/// Whether one value of the complex attribute `attr` (an element of `emails`, `members`, ...)
-/// matches a value-path filter whose paths name `attr`'s sub-attributes. The PATCH engine
-/// uses it to select the values a `path` such as `members[value eq "2819c223"]` targets.
-pub fn matches_element(filter: &Filter, element: &Value, attr: &AttributeDef) -> bool {
-    element.is_object()
-        && eval(
-            filter,
-            Scope::Element {
-                element,
-                parent: attr,
-            },
-        )
 }
 
 #[cfg(test)]

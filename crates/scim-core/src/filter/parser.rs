@@ -85,10 +85,14 @@ impl<'a> Parser<'a> {
     }
 
     /// An error at the cursor.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn err(&self, msg: impl fmt::Display) -> ScimError {
         self.err_at(self.pos, msg)
     }
 
+    #[cold]
+    #[inline(never)]
     fn err_at(&self, pos: usize, msg: impl fmt::Display) -> ScimError {
         let what = match self.mode {
             Mode::Filter => "filter",
@@ -108,9 +112,11 @@ impl<'a> Parser<'a> {
 
     #[inline]
     pub(crate) fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.peek() {
-            self.pos += 1;
+        let mut i = self.pos;
+        while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.b.get(i) {
+            i += 1;
         }
+        self.pos = i;
     }
 
     fn enter(&mut self) -> Result<(), ScimError> {
@@ -131,6 +137,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A short description of the byte at the cursor, for error details.
+    #[cold]
     pub(crate) fn found(&self) -> String {
         match self.s.get(self.pos..).and_then(|r| r.chars().next()) {
             None => "the end of input".to_owned(),
@@ -342,20 +349,21 @@ impl<'a> Parser<'a> {
         let start = self.pos;
 
         // The common case has no escapes: one scan and one copy.
-        loop {
-            match self.peek() {
-                None => return Err(self.err_at(open, "unterminated string")),
-                Some(b'"') => {
-                    let s = self.s[start..self.pos].to_owned();
-                    self.pos += 1;
-                    return Ok(s);
-                }
-                Some(b'\\') => break,
-                Some(c) if c < 0x20 => {
-                    return Err(self.err("raw control character in string"));
-                }
-                Some(_) => self.pos += 1,
+        let stop = self.b[start..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        let Some(len) = stop else {
+            return Err(self.err_at(open, "unterminated string"));
+        };
+        self.pos = start + len;
+        match self.b[self.pos] {
+            b'"' => {
+                let s = self.s[start..self.pos].to_owned();
+                self.pos += 1;
+                return Ok(s);
             }
+            b'\\' => {}
+            _ => return Err(self.err("raw control character in string")),
         }
 
         let mut out = String::with_capacity(self.pos - start + 16);
@@ -524,23 +532,25 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         let mut last_colon = None;
         let mut first_dot = None;
-        while let Some(c) = self.peek() {
+        let mut i = start;
+        while let Some(&c) = self.b.get(i) {
             match c {
                 b':' => {
-                    last_colon = Some(self.pos);
+                    last_colon = Some(i);
                     first_dot = None;
                 }
                 b'.' => {
                     if first_dot.is_none() {
-                        first_dot = Some(self.pos);
+                        first_dot = Some(i);
                     }
                 }
                 c if is_name_char(c) || c == b'$' => {}
                 _ => break,
             }
-            self.pos += 1;
+            i += 1;
         }
-        let end = self.pos;
+        self.pos = i;
+        let end = i;
         if start == end {
             return Err(self.err(format_args!(
                 "expected an attribute path, found {}",
@@ -606,8 +616,20 @@ impl<'a> Parser<'a> {
 /// `nameChar = "-" / "_" / DIGIT / ALPHA`.
 #[inline]
 fn is_name_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
+    NAME_CHARS[usize::from(c)]
 }
+
+/// `nameChar` as a lookup table, so the scanning loops do one load per byte.
+static NAME_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        c += 1;
+    }
+    t
+};
 
 /// The operator named by `w`: `Some(Some(op))` for a comparison, `Some(None)` for `pr`.
 #[inline]
