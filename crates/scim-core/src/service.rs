@@ -33,8 +33,10 @@ pub struct ScimConfig {
     pub max_payload_size: usize,
     /// Which provider deviations are accepted.
     pub compat: CompatProfile,
-    /// How often a write is retried when a concurrent write changed the resource between
-    /// reading it and storing it (only when the client sent no `If-Match`).
+    /// How often a write is recomputed when a concurrent write changed the resource between
+    /// reading it and storing it (only when the client sent no `If-Match`; with one, the
+    /// answer is 412). Each retry means another write succeeded, so the default (1000) is
+    /// reached only by a store that never settles.
     pub write_retries: usize,
     /// A documentation URI advertised by `/ServiceProviderConfig`.
     pub documentation_uri: Option<String>,
@@ -47,7 +49,7 @@ impl Default for ScimConfig {
             bulk_max_operations: 1000,
             max_payload_size: 1_048_576,
             compat: CompatProfile::default(),
-            write_retries: 5,
+            write_retries: 1000,
             documentation_uri: None,
         }
     }
@@ -436,12 +438,16 @@ impl ScimService {
                             "the resource changed during the request; the current version is {now}"
                         )));
                     }
+                    // Another write landed between our read and our write: recompute from
+                    // the new state. Each lost race means another request made progress, so
+                    // this ends; the bound only guards against a store that never settles.
                     attempt += 1;
                     if attempt > self.config.write_retries {
                         return Err(ScimError::precondition_failed(
                             "the resource kept changing during the request; retry it",
                         ));
                     }
+                    YieldNow(false).await;
                 }
                 Err(e) => return Err(store_error(e)),
             }
@@ -701,6 +707,25 @@ impl ScimService {
             "startIndex": start_index,
             "Resources": resources,
         }))
+    }
+}
+
+/// Gives other tasks a turn once, on any executor, before a write is retried.
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
 

@@ -324,15 +324,31 @@ impl ResourceStore for InMemoryStore {
         let Some(table) = t.kinds.get(kind) else {
             return Ok(StorePage::default());
         };
-        let mut hits: Vec<&Row> = table
-            .rows
-            .values()
-            .filter(|r| {
-                query
-                    .filter
-                    .is_none_or(|f| f.matches(&r.resource, query.schema))
-            })
-            .collect();
+        // A user's `groups` is not stored: it is computed from the groups' members. A filter
+        // that names it is evaluated on the user with `groups` filled in.
+        let memberships = match query.filter {
+            Some(f) if *kind == ResourceKind::User && names_attribute(f, "groups") => {
+                Some(membership_index(&t))
+            }
+            _ => None,
+        };
+        let matches = |r: &Row| match (query.filter, &memberships) {
+            (None, _) => true,
+            (Some(f), None) => f.matches(&r.resource, query.schema),
+            (Some(f), Some(index)) => {
+                let mut user = r.resource.clone();
+                let id = user
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                if let (Some(groups), Some(obj)) = (index.get(&id), user.as_object_mut()) {
+                    obj.insert("groups".into(), groups_value(groups));
+                }
+                f.matches(&user, query.schema)
+            }
+        };
+        let mut hits: Vec<&Row> = table.rows.values().filter(|r| matches(r)).collect();
         sort_rows(&mut hits, query);
         let total_results = hits.len();
         let skip = query.start_index.saturating_sub(1);
@@ -380,6 +396,81 @@ impl ResourceStore for InMemoryStore {
         }
         Ok(found.into_values().collect())
     }
+}
+
+/// Whether `filter` names the core attribute `name` anywhere.
+pub fn names_attribute(filter: &Filter, name: &str) -> bool {
+    let hit = |p: &AttrPath| {
+        p.name.eq_ignore_ascii_case(name)
+            && p.urn
+                .as_deref()
+                .is_none_or(|u| !u.to_ascii_lowercase().contains(":extension:"))
+    };
+    match filter {
+        Filter::Present(p) | Filter::Compare { path: p, .. } => hit(p),
+        Filter::ValuePath { path, .. } => hit(path),
+        Filter::Not(f) => names_attribute(f, name),
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            names_attribute(a, name) || names_attribute(b, name)
+        }
+    }
+}
+
+/// The `groups` value of a user that is a direct member of `groups`, as the handler shows it
+/// (without `$ref`, which needs the base URL).
+pub fn groups_value(groups: &[GroupRef]) -> Value {
+    Value::Array(
+        groups
+            .iter()
+            .map(|g| {
+                let mut m = serde_json::Map::new();
+                m.insert("value".into(), Value::String(g.id.clone()));
+                if let Some(d) = &g.display {
+                    m.insert("display".into(), Value::String(d.clone()));
+                }
+                m.insert("type".into(), Value::String("direct".into()));
+                Value::Object(m)
+            })
+            .collect(),
+    )
+}
+
+/// member id -> the groups it is a direct member of, in group creation order.
+fn membership_index(t: &Tables) -> HashMap<String, Vec<GroupRef>> {
+    let mut index: HashMap<String, Vec<(u64, GroupRef)>> = HashMap::new();
+    if let Some(groups) = t.kinds.get(&ResourceKind::Group) {
+        for row in groups.rows.values() {
+            let id = row
+                .resource
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let display = row
+                .resource
+                .get("displayName")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let members = row.resource.get("members").and_then(Value::as_array);
+            for m in members.into_iter().flatten() {
+                if let Some(member) = m.get("value").and_then(Value::as_str) {
+                    index.entry(member.to_owned()).or_default().push((
+                        row.seq,
+                        GroupRef {
+                            id: id.to_owned(),
+                            display: display.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    index
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.sort_by_key(|(seq, _)| *seq);
+            (k, v.into_iter().map(|(_, g)| g).collect())
+        })
+        .collect()
 }
 
 /// Orders rows by the query's sort attribute (absent values last in either direction), then

@@ -1411,9 +1411,8 @@ async fn errors_have_the_rfc_shape() {
 // More edge cases
 // ---------------------------------------------------------------------------------------
 
-/// OPEN BUG (fails at the time of writing): a user's `groups` is computed only when the user
-/// is presented (`ScimService::present`), while filters run on the stored resource in the
-/// store, so `groups.value eq "..."` and `groups pr` never match.
+/// A user's `groups` is computed from the groups' members, not stored; filters on it must
+/// still match (`groups.value eq "..."`, `groups pr`).
 #[tokio::test]
 async fn filter_on_users_groups() {
     // RFC 7643 section 4.1.2: "groups" is a readOnly attribute of the User; clients may filter
