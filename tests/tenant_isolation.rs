@@ -28,16 +28,12 @@ impl Scim {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.base));
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(a) = authorization {
             req = req.header("Authorization", a);
         }
         if let Some(b) = body {
-            req = req
-                .header("Content-Type", SCIM_JSON)
-                .body(b.to_string());
+            req = req.header("Content-Type", SCIM_JSON).body(b.to_string());
         }
         let resp = match req.send().await {
             Ok(r) => r,
@@ -176,10 +172,12 @@ async fn lists_and_searches_show_only_the_tokens_directory() {
     let acme_other = scim.create_user(ACME_TOKEN, "jsmith").await;
     let globex_id = scim.create_user(GLOBEX_TOKEN, "bjensen").await;
 
-    let (status, list) = scim.as_token(GLOBEX_TOKEN, Method::GET, "/Users", None).await;
+    let (status, list) = scim
+        .as_token(GLOBEX_TOKEN, Method::GET, "/Users", None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list["totalResults"], json!(1));
-    assert_eq!(ids_of(&list), [globex_id.clone()]);
+    assert_eq!(ids_of(&list), std::slice::from_ref(&globex_id));
 
     let (status, list) = scim.as_token(ACME_TOKEN, Method::GET, "/Users", None).await;
     assert_eq!(status, StatusCode::OK, "{list}");
@@ -200,7 +198,9 @@ async fn lists_and_searches_show_only_the_tokens_directory() {
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(ids_of(&list), [globex_id]);
 
-    let (status, groups) = scim.as_token(GLOBEX_TOKEN, Method::GET, "/Groups", None).await;
+    let (status, groups) = scim
+        .as_token(GLOBEX_TOKEN, Method::GET, "/Groups", None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{groups}");
     assert_eq!(groups["totalResults"], json!(0));
 }
@@ -212,13 +212,17 @@ async fn filters_never_select_another_directorys_users() {
     let acme_id = scim.create_user(ACME_TOKEN, "bjensen").await;
 
     let filter = format!("/Users?filter=id%20eq%20%22{acme_id}%22");
-    let (status, list) = scim.as_token(GLOBEX_TOKEN, Method::GET, &filter, None).await;
+    let (status, list) = scim
+        .as_token(GLOBEX_TOKEN, Method::GET, &filter, None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list["totalResults"], json!(0));
     assert_eq!(ids_of(&list), Vec::<String>::new());
 
     let by_name = "/Users?filter=userName%20eq%20%22bjensen%22";
-    let (status, list) = scim.as_token(GLOBEX_TOKEN, Method::GET, by_name, None).await;
+    let (status, list) = scim
+        .as_token(GLOBEX_TOKEN, Method::GET, by_name, None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list["totalResults"], json!(0));
 

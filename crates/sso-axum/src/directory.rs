@@ -48,7 +48,12 @@ impl StaticDirectories {
     /// Adds a directory that answers to the token with hash `token_hash`. Several hashes
     /// may point to the same directory (for example during a token rotation): add the
     /// directory once per hash with clones of the same service.
-    pub fn add(&mut self, directory_id: impl Into<String>, token_hash: TokenHash, service: ScimService) {
+    pub fn add(
+        &mut self,
+        directory_id: impl Into<String>,
+        token_hash: TokenHash,
+        service: ScimService,
+    ) {
         self.entries.push(StaticEntry {
             directory_id: directory_id.into(),
             token_hash,
@@ -132,7 +137,10 @@ mod tests {
         assert_eq!(globex.map(|d| d.directory_id).as_deref(), Some("globex"));
 
         for wrong in ["TOK-ACME", "tok-acme ", "tok-acm", "", "tok-acmex"] {
-            assert!(dirs.resolve(&ScimToken::new(wrong)).await.is_none(), "{wrong:?}");
+            assert!(
+                dirs.resolve(&ScimToken::new(wrong)).await.is_none(),
+                "{wrong:?}"
+            );
         }
     }
 }

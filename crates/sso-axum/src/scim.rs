@@ -12,9 +12,9 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{StatusCode, Uri};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use scim_core::ScimError;
 use scim_core::error::ErrorKind;
 use scim_core::service::error_response;
-use scim_core::ScimError;
 use uuid::Uuid;
 
 use crate::directory::{DirectoryResolver, ResolvedDirectory};
@@ -61,7 +61,10 @@ pub fn scim_router(directories: Arc<dyn DirectoryResolver>) -> Router {
 }
 
 /// The SCIM routes with an explicit configuration.
-pub fn scim_router_with(directories: Arc<dyn DirectoryResolver>, config: ScimRouterConfig) -> Router {
+pub fn scim_router_with(
+    directories: Arc<dyn DirectoryResolver>,
+    config: ScimRouterConfig,
+) -> Router {
     let state = Arc::new(RouterState {
         directories,
         config,
@@ -77,10 +80,7 @@ struct RouterState {
     config: ScimRouterConfig,
 }
 
-async fn handle_scim(
-    State(state): State<Arc<RouterState>>,
-    request: Request,
-) -> Response {
+async fn handle_scim(State(state): State<Arc<RouterState>>, request: Request) -> Response {
     let correlation_id = Uuid::new_v4();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -107,19 +107,20 @@ async fn handle_scim(
 
 /// Authenticates, reads the body within the limit and runs the directory's service. The
 /// error side carries the finished error response.
-async fn dispatch(
-    state: &RouterState,
-    request: Request,
-) -> Result<(String, Response), Response> {
+async fn dispatch(state: &RouterState, request: Request) -> Result<(String, Response), Response> {
     let Some(token) = bearer_token(request.headers()) else {
-        return Err(unauthorized("the request has no Authorization: Bearer token"));
+        return Err(unauthorized(
+            "the request has no Authorization: Bearer token",
+        ));
     };
     let Some(ResolvedDirectory {
         directory_id,
         service,
     }) = state.directories.resolve(&token).await
     else {
-        return Err(unauthorized("the bearer token is not valid for any SCIM directory"));
+        return Err(unauthorized(
+            "the bearer token is not valid for any SCIM directory",
+        ));
     };
 
     let base_url = match base_url(state, &request) {
@@ -202,10 +203,7 @@ fn relative_uri(uri: &Uri) -> Uri {
 }
 
 /// The absolute URL of the SCIM root for this request.
-fn base_url(
-    state: &RouterState,
-    request: &Request,
-) -> Result<String, ScimError> {
+fn base_url(state: &RouterState, request: &Request) -> Result<String, ScimError> {
     if let Some(public) = &state.config.public_base_url {
         return Ok(public.trim_end_matches('/').to_owned());
     }
@@ -264,8 +262,16 @@ mod tests {
     #[test]
     fn bearer_scheme_is_case_insensitive_but_token_is_exact() {
         let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer Abc"));
-        assert_eq!(bearer_token(&h).map(|t| t.expose_secret().to_owned()).as_deref(), Some("Abc"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer Abc"),
+        );
+        assert_eq!(
+            bearer_token(&h)
+                .map(|t| t.expose_secret().to_owned())
+                .as_deref(),
+            Some("Abc")
+        );
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic Abc"));
         assert!(bearer_token(&h).is_none());
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
@@ -274,7 +280,10 @@ mod tests {
 
     #[test]
     fn mount_prefix_is_derived_from_the_original_path() {
-        assert_eq!(mount_prefix("/scim/v2/Users/1", "/Users/1").as_deref(), Some("/scim/v2"));
+        assert_eq!(
+            mount_prefix("/scim/v2/Users/1", "/Users/1").as_deref(),
+            Some("/scim/v2")
+        );
         assert_eq!(mount_prefix("/scim/v2", "/").as_deref(), Some("/scim/v2"));
         assert_eq!(mount_prefix("/scim/v2/", "/").as_deref(), Some("/scim/v2"));
         assert_eq!(mount_prefix("/a", "/b"), None);

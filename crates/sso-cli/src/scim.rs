@@ -124,8 +124,8 @@ pub(crate) fn patch(
             .unwrap_or_else(|| Value::Array(vec![Value::String(schema.core.id.clone())])),
     );
     whole.extend(patched);
-    let mut attrs =
-        resource::normalize(&Value::Object(whole), &schema, compat).map_err(scim("patched resource"))?;
+    let mut attrs = resource::normalize(&Value::Object(whole), &schema, compat)
+        .map_err(scim("patched resource"))?;
     resource::check_rules(&attrs, Some(&stored), &schema).map_err(scim("patched resource"))?;
 
     // Read-only attributes are the server's; a replace keeps them as stored.
@@ -177,7 +177,10 @@ fn read_json(path: &Path, what: &str) -> Result<Value, Rejection> {
         s
     } else {
         std::fs::read_to_string(path).map_err(|e| {
-            Rejection::Input(format!("cannot read the {what} file {}: {e}", path.display()))
+            Rejection::Input(format!(
+                "cannot read the {what} file {}: {e}",
+                path.display()
+            ))
         })?
     };
     serde_json::from_str(&text).map_err(|e| {

@@ -16,7 +16,10 @@ fn fixture(name: &str) -> String {
 }
 
 fn gatehouse(args: &[&str]) -> Output {
-    match Command::new(env!("CARGO_BIN_EXE_gatehouse")).args(args).output() {
+    match Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .output()
+    {
         Ok(o) => o,
         Err(e) => panic!("cannot run gatehouse: {e}"),
     }
@@ -78,7 +81,13 @@ fn filter_syntax_error_exits_1_with_scim_error_body() {
 #[test]
 fn filter_match_prints_matching_user_ids() {
     let resources = fixture("resources.json");
-    let o = gatehouse(&["scim", "filter", r#"userName eq "BJENSEN""#, "--match", &resources]);
+    let o = gatehouse(&[
+        "scim",
+        "filter",
+        r#"userName eq "BJENSEN""#,
+        "--match",
+        &resources,
+    ]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     // userName is not caseExact, so the comparison ignores case.
     assert_eq!(stdout_json(&o), json!(["u-bjensen"]));
@@ -87,7 +96,13 @@ fn filter_match_prints_matching_user_ids() {
 #[test]
 fn filter_match_uses_the_group_schema_for_groups() {
     let resources = fixture("resources.json");
-    let o = gatehouse(&["scim", "filter", r#"displayName sw "Tour""#, "--match", &resources]);
+    let o = gatehouse(&[
+        "scim",
+        "filter",
+        r#"displayName sw "Tour""#,
+        "--match",
+        &resources,
+    ]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     assert_eq!(stdout_json(&o), json!(["g-guides"]));
 }
@@ -95,7 +110,13 @@ fn filter_match_uses_the_group_schema_for_groups() {
 #[test]
 fn filter_match_with_no_match_prints_empty_array() {
     let resources = fixture("resources.json");
-    let o = gatehouse(&["scim", "filter", r#"userName eq "nobody""#, "--match", &resources]);
+    let o = gatehouse(&[
+        "scim",
+        "filter",
+        r#"userName eq "nobody""#,
+        "--match",
+        &resources,
+    ]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     assert_eq!(stdout_json(&o), json!([]));
 }
@@ -103,7 +124,13 @@ fn filter_match_with_no_match_prints_empty_array() {
 #[test]
 fn filter_match_rejects_a_file_that_is_not_an_array() {
     let file = fixture("not-an-array.json");
-    let o = gatehouse(&["scim", "filter", r#"userName eq "bjensen""#, "--match", &file]);
+    let o = gatehouse(&[
+        "scim",
+        "filter",
+        r#"userName eq "bjensen""#,
+        "--match",
+        &file,
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(single_stderr_line(&o).contains("expected a JSON array"));
     assert!(o.stdout.is_empty());

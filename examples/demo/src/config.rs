@@ -241,11 +241,15 @@ mod tests {
         assert_eq!(ids, ["acme", "globex"]);
         assert_eq!(
             config.organizations[0].scim.token_hash.to_hex(),
-            ScimToken::new("demo-acme-scim-token-not-secret").hash().to_hex()
+            ScimToken::new("demo-acme-scim-token-not-secret")
+                .hash()
+                .to_hex()
         );
         assert_eq!(
             config.organizations[1].scim.token_hash.to_hex(),
-            ScimToken::new("demo-globex-scim-token-not-secret").hash().to_hex()
+            ScimToken::new("demo-globex-scim-token-not-secret")
+                .hash()
+                .to_hex()
         );
         assert!(!format!("{config:?}").contains("demo-acme-scim-token-not-secret"));
     }

@@ -31,11 +31,7 @@ pub fn app(config: &DemoConfig) -> Router {
     for org in &config.organizations {
         let store = Arc::new(InMemoryStore::new());
         let service = ScimService::new(ScimConfig::default(), store);
-        directories.add(
-            org.scim.directory_id.clone(),
-            org.scim.token_hash,
-            service,
-        );
+        directories.add(org.scim.directory_id.clone(), org.scim.token_hash, service);
     }
     let router_config = ScimRouterConfig {
         public_base_url: config.public_base_url.clone(),
