@@ -99,7 +99,7 @@ async fn handle_scim(State(state): State<Arc<RouterState>>, request: Request) ->
         method = %method,
         path = %path,
         status = response.status().as_u16(),
-        directory = directory_id.as_deref().unwrap_or("-"),
+        directory = %directory_id.as_deref().unwrap_or("-"),
         "scim request"
     );
     response
