@@ -1,0 +1,101 @@
+//! # gatehouse-demo
+//!
+//! A runnable Gatehouse server: SCIM 2.0 for each organization of a TOML file, every
+//! directory on its own in-memory store. `cargo run -p gatehouse-demo` serves the shipped
+//! `examples/demo/demo.toml` at `http://127.0.0.1:8080/scim/v2`.
+//!
+//! The library target lets tests start the same server in-process with [`serve`].
+//!
+//! ## Limitations
+//!
+//! - Data lives in memory and is lost when the process ends.
+//! - Only SCIM is served; SAML and OpenID Connect sign-in are planned, not present.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use scim_core::{InMemoryStore, ScimConfig, ScimService};
+use sso_axum::{DEFAULT_MOUNT_PATH, ScimRouterConfig, StaticDirectories, scim_router_with};
+use tokio::net::TcpListener;
+
+mod config;
+
+pub use config::{ConfigError, DemoConfig, DirectoryConfig, Organization};
+
+/// The demo application: the SCIM routes at `/scim/v2` and an explanation page at `/`.
+pub fn app(config: &DemoConfig) -> Router {
+    let mut directories = StaticDirectories::new();
+    for org in &config.organizations {
+        let store = Arc::new(InMemoryStore::new());
+        let service = ScimService::new(ScimConfig::default(), store);
+        directories.add(org.scim.directory_id.clone(), org.scim.token_hash, service);
+    }
+    let router_config = ScimRouterConfig {
+        public_base_url: config.public_base_url.clone(),
+        mount_path: DEFAULT_MOUNT_PATH.to_owned(),
+    };
+    let page = index_page(config);
+
+    Router::new()
+        .route("/", get(move || async move { Html(page) }))
+        .nest(
+            DEFAULT_MOUNT_PATH,
+            scim_router_with(Arc::new(directories), router_config),
+        )
+}
+
+/// Serves the demo on `listener` until Ctrl-C, then finishes the requests in flight.
+pub async fn serve(config: DemoConfig, listener: TcpListener) -> std::io::Result<()> {
+    serve_with_shutdown(config, listener, async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            // Without a signal handler the server runs until the process is killed.
+            std::future::pending::<()>().await;
+        }
+        tracing::info!("shutting down");
+    })
+    .await
+}
+
+/// Serves the demo on `listener` until `shutdown` completes.
+pub async fn serve_with_shutdown(
+    config: DemoConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(&config))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+fn index_page(config: &DemoConfig) -> String {
+    let mut items = String::new();
+    for org in &config.organizations {
+        items.push_str(&format!(
+            "<li>{} (<code>{}</code>): SCIM directory <code>{}</code></li>\n",
+            escape_html(&org.name),
+            escape_html(&org.id),
+            escape_html(&org.scim.directory_id),
+        ));
+    }
+    format!(
+        "<!doctype html>\n<html><head><title>Gatehouse demo</title></head><body>\n\
+         <h1>Gatehouse demo</h1>\n\
+         <p>This server provides SCIM 2.0 (RFC 7643, RFC 7644) at <code>{DEFAULT_MOUNT_PATH}</code> \
+         for the organizations below, each with its own in-memory directory. Send \
+         <code>Authorization: Bearer &lt;token&gt;</code> with the directory's token from the \
+         configuration file; the token selects the directory.</p>\n\
+         <ul>\n{items}</ul>\n\
+         <p>Try <code>curl -H 'Authorization: Bearer demo-acme-scim-token-not-secret' \
+         http://127.0.0.1:8080/scim/v2/Users</code>.</p>\n</body></html>\n"
+    )
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

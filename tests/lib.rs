@@ -1,0 +1,93 @@
+//! Shared helpers of the cross-crate tests: the demo server started in-process with the
+//! shipped `examples/demo/demo.toml`.
+
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use gatehouse_demo::DemoConfig;
+use tokio::sync::oneshot;
+
+/// The bearer token of the `acme` organization in `examples/demo/demo.toml`.
+pub const ACME_TOKEN: &str = "demo-acme-scim-token-not-secret";
+
+/// The bearer token of the `globex` organization in `examples/demo/demo.toml` (stored there
+/// only as its SHA-256 hash).
+pub const GLOBEX_TOKEN: &str = "demo-globex-scim-token-not-secret";
+
+/// A demo server running on its own runtime thread; it stops when dropped.
+pub struct DemoServer {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DemoServer {
+    /// Starts the demo with the shipped configuration on `127.0.0.1:0`.
+    pub fn start() -> Self {
+        let config = match DemoConfig::load(&DemoConfig::default_path()) {
+            Ok(c) => c,
+            Err(e) => panic!("the shipped demo.toml must load: {e}"),
+        };
+        let (addr_tx, addr_rx) = mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+
+        let thread = std::thread::spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => panic!("cannot build the demo runtime: {e}"),
+            };
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+                    Ok(l) => l,
+                    Err(e) => panic!("cannot bind 127.0.0.1:0: {e}"),
+                };
+                let _ = addr_tx.send(listener.local_addr());
+                let shutdown = async move {
+                    let _ = shutdown_rx.await;
+                };
+                if let Err(e) =
+                    gatehouse_demo::serve_with_shutdown(config, listener, shutdown).await
+                {
+                    panic!("the demo server failed: {e}");
+                }
+            });
+        });
+
+        let addr = match addr_rx.recv() {
+            Ok(Ok(a)) => a,
+            Ok(Err(e)) => panic!("the demo listener has no address: {e}"),
+            Err(_) => panic!("the demo server thread ended before listening"),
+        };
+        Self {
+            addr,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// The SCIM root, such as `http://127.0.0.1:41234/scim/v2`.
+    pub fn scim_url(&self) -> String {
+        format!("http://{}/scim/v2", self.addr)
+    }
+
+    /// The server's root URL, such as `http://127.0.0.1:41234`.
+    pub fn root_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
