@@ -672,22 +672,22 @@ impl<'a> Target<'a> {
             (None, None) => {
                 // Compatibility: `remove` on a multi-valued attribute with a value list
                 // removes only the listed values (Entra ID, Okta and others for `members`).
-                if let (true, Some(v)) = (self.attr.multi_valued, value.filter(|v| !v.is_null())) {
-                    if compat.lenient() {
-                        let listed = match self.norm(self.attr, v, compat)? {
-                            Some(Value::Array(l)) => l,
-                            _ => Vec::new(),
-                        };
-                        let mut items = current.as_array().cloned().unwrap_or_default();
-                        items.retain(|e| !listed.iter().any(|l| same_value(e, l)));
-                        let out = if items.is_empty() {
-                            None
-                        } else {
-                            Some(Value::Array(items))
-                        };
-                        self.put(work, out);
-                        return Ok(());
-                    }
+                if let (true, Some(v)) = (self.attr.multi_valued, value.filter(|v| !v.is_null()))
+                    && compat.lenient()
+                {
+                    let listed = match self.norm(self.attr, v, compat)? {
+                        Some(Value::Array(l)) => l,
+                        _ => Vec::new(),
+                    };
+                    let mut items = current.as_array().cloned().unwrap_or_default();
+                    items.retain(|e| !listed.iter().any(|l| same_value(e, l)));
+                    let out = if items.is_empty() {
+                        None
+                    } else {
+                        Some(Value::Array(items))
+                    };
+                    self.put(work, out);
+                    return Ok(());
                 }
                 self.check_mutable(None)?;
                 self.put(work, None);

@@ -89,10 +89,10 @@ impl fmt::Display for PatchPath {
 
 fn parse(s: &str, schema: Option<&ResourceSchema>) -> Result<PatchPath, ScimError> {
     let trimmed = s.trim_matches([' ', '\t', '\r', '\n']);
-    if let Some(schema) = schema {
-        if let Some(ext) = schema.extension(trimmed) {
-            return Ok(whole_extension(&ext.id));
-        }
+    if let Some(schema) = schema
+        && let Some(ext) = schema.extension(trimmed)
+    {
+        return Ok(whole_extension(&ext.id));
     }
 
     let mut p = Parser::new(s, Mode::Path)?;
@@ -131,12 +131,13 @@ fn parse(s: &str, schema: Option<&ResourceSchema>) -> Result<PatchPath, ScimErro
         )));
     }
 
-    if schema.is_none() && filter.is_none() && sub.is_none() {
-        if let Some(u) = urn {
-            if looks_like_version(u.rsplit(':').next().unwrap_or_default()) {
-                return Ok(whole_extension(trimmed));
-            }
-        }
+    if schema.is_none()
+        && filter.is_none()
+        && sub.is_none()
+        && let Some(u) = urn
+        && looks_like_version(u.rsplit(':').next().unwrap_or_default())
+    {
+        return Ok(whole_extension(trimmed));
     }
     Ok(PatchPath {
         attr,

@@ -768,7 +768,7 @@ fn is_base64(s: &str) -> bool {
     let length_ok = if padding == 0 {
         data_len % 4 != 1
     } else {
-        padding <= 2 && body.len() % 4 == 0
+        padding <= 2 && body.len().is_multiple_of(4)
     };
     alphabet_ok && length_ok
 }

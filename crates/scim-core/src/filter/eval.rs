@@ -292,10 +292,10 @@ fn leaf_equals(v: &Value, lit: &CompValue, def: &AttributeDef) -> bool {
         (Value::Bool(a), CompValue::Bool(b)) => a == b,
         (Value::Number(a), CompValue::Number(b)) => number_cmp(a, b) == Ordering::Equal,
         (Value::String(a), CompValue::String(b)) => {
-            if def.kind == AttrType::DateTime {
-                if let (Some(x), Some(y)) = (parse_datetime(a), parse_datetime(b)) {
-                    return x == y;
-                }
+            if def.kind == AttrType::DateTime
+                && let (Some(x), Some(y)) = (parse_datetime(a), parse_datetime(b))
+            {
+                return x == y;
             }
             string_eq(a, b, def.case_exact)
         }
@@ -307,10 +307,10 @@ fn leaf_order(v: &Value, lit: &CompValue, def: &AttributeDef) -> Option<Ordering
     match (v, lit) {
         (Value::Number(a), CompValue::Number(b)) => Some(number_cmp(a, b)),
         (Value::String(a), CompValue::String(b)) => {
-            if def.kind == AttrType::DateTime {
-                if let (Some(x), Some(y)) = (parse_datetime(a), parse_datetime(b)) {
-                    return Some(x.cmp(&y));
-                }
+            if def.kind == AttrType::DateTime
+                && let (Some(x), Some(y)) = (parse_datetime(a), parse_datetime(b))
+            {
+                return Some(x.cmp(&y));
             }
             Some(string_cmp(a, b, def.case_exact))
         }
