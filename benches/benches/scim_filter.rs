@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gatehouse_benches::{FILTER_MIX, SIMPLE_FILTER, sample_user};
+use gatehouse_benches::{SIMPLE_FILTER, filter_mix, sample_user};
 use scim_core::filter::parse_filter;
 use scim_core::schema::ResourceSchema;
 
@@ -17,17 +17,18 @@ fn parse_simple(c: &mut Criterion) {
 }
 
 fn parse_mix(c: &mut Criterion) {
+    let mix = filter_mix();
     let mut g = c.benchmark_group("filter_parse_mix");
-    g.throughput(Throughput::Elements(FILTER_MIX.len() as u64));
+    g.throughput(Throughput::Elements(mix.len() as u64));
     g.bench_function("all", |b| {
         b.iter(|| {
-            for f in FILTER_MIX {
+            for f in &mix {
                 let _ = black_box(parse_filter(black_box(f)));
             }
         })
     });
     g.throughput(Throughput::Elements(1));
-    for (i, f) in FILTER_MIX.iter().enumerate() {
+    for (i, f) in mix.iter().enumerate() {
         g.bench_function(format!("f{i}"), |b| b.iter(|| parse_filter(black_box(f))));
     }
     g.finish();
@@ -36,14 +37,15 @@ fn parse_mix(c: &mut Criterion) {
 fn evaluate(c: &mut Criterion) {
     let schema = ResourceSchema::user();
     let user = sample_user();
+    let mix = filter_mix();
     let mut g = c.benchmark_group("filter_match");
     g.throughput(Throughput::Elements(1));
     for (name, text) in [
         ("simple", SIMPLE_FILTER),
-        ("value_path", FILTER_MIX[0]),
-        ("not_or", FILTER_MIX[2]),
-        ("datetime", FILTER_MIX[3]),
-        ("extension", FILTER_MIX[4]),
+        ("value_path", mix[0]),
+        ("not_or", mix[2]),
+        ("datetime", mix[3]),
+        ("extension", mix[4]),
     ] {
         let Ok(filter) = parse_filter(text) else {
             panic!("bench filter {name} does not parse");

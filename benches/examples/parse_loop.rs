@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use gatehouse_benches::{FILTER_MIX, SIMPLE_FILTER};
+use gatehouse_benches::{SIMPLE_FILTER, filter_mix};
 use scim_core::filter::parse_filter;
 
 fn main() {
@@ -16,7 +16,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5_000_000);
     let inputs: Vec<&str> = if which == "mix" {
-        FILTER_MIX.to_vec()
+        filter_mix()
     } else {
         vec![SIMPLE_FILTER]
     };

@@ -1,22 +1,33 @@
 //! Shared inputs for the Gatehouse benches, so the Rust benches and the side-by-side
 //! comparison scripts measure the same things.
 
-/// The single filter of the headline parse bench.
+/// The single filter of the headline parse bench (`inputs/scim_filter_simple.txt`).
 pub const SIMPLE_FILTER: &str = r#"userName eq "bjensen""#;
 
-/// A fixed mix of realistic filters: value paths, `and`/`or`, `not`, dateTimes, URN-qualified
-/// paths and the form Entra ID sends. `benches/compare/scim_filter_python.py` holds the same
-/// list.
-pub const FILTER_MIX: [&str; 8] = [
-    r#"emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]"#,
-    r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#,
-    r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#,
-    r#"meta.lastModified gt "2011-05-13T04:42:34Z" and meta.created lt "2011-05-13T04:42:34+02:00""#,
-    r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984""#,
-    r#"urn:ietf:params:scim:schemas:core:2.0:User:name.familyName co "O'Malley""#,
-    r#"emails[type eq "work"].value eq "bjensen@example.com""#,
-    r#"title pr and active eq true and (userName sw "bj" or displayName ew "Jensen")"#,
-];
+/// A fixed mix of realistic filters, one a line: value paths, `and`/`or`, `not`, dateTimes,
+/// URN-qualified paths and the form Entra ID sends. `compare/scim_filter.py` reads the same
+/// file, so both sides parse the same text.
+pub const FILTER_MIX_TEXT: &str = include_str!("../inputs/scim_filter_mix.txt");
+
+/// The filters of [`FILTER_MIX_TEXT`], in order.
+pub fn filter_mix() -> Vec<&'static str> {
+    FILTER_MIX_TEXT.lines().filter(|l| !l.is_empty()).collect()
+}
+
+/// A PATCH request of the shape Entra ID sends when a user's attributes change: replaces
+/// by path, a value-path filter, an extension attribute, and a path-less replace.
+pub fn sample_patch() -> serde_json::Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "Replace", "path": "displayName", "value": "Barbara Jensen"},
+            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "babs@example.com"},
+            {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Tours"},
+            {"op": "Replace", "value": {"active": "False", "name.givenName": "Babs"}},
+            {"op": "Remove", "path": "ims[type eq \"xmpp\"]"}
+        ]
+    })
+}
 
 /// A sample User resource to evaluate filters against.
 pub fn sample_user() -> serde_json::Value {

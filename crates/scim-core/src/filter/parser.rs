@@ -561,7 +561,7 @@ impl<'a> Parser<'a> {
         let (urn, name_start) = match last_colon {
             Some(i) => {
                 let urn = &self.s[start..i];
-                if !urn.as_bytes()[0].is_ascii_alphabetic() {
+                if !urn.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) {
                     return Err(self.err_at(start, "a schema URN must start with a letter"));
                 }
                 (Some(urn), i + 1)
@@ -1050,6 +1050,14 @@ mod tests {
     fn attribute_called_not() {
         assert_eq!(p("not eq \"x\""), cmp("not", CompareOp::Eq, "x"));
         assert_eq!(p("not pr"), pr("not"));
+    }
+
+    #[test]
+    fn empty_schema_urn_is_an_invalid_filter() {
+        // Found by fuzzing: a path that starts with a colon has an empty URN.
+        assert!(bad(r#":userName eq "x""#).contains("must start with a letter"));
+        assert!(bad(":a pr").contains("must start with a letter"));
+        assert!(crate::path::parse_patch_path(":name.givenName").is_err());
     }
 
     #[test]
