@@ -7,12 +7,12 @@
 //! |---|---|
 //! | PATCH `op` in any case (`Add`, `Replace`, `Remove`) | Entra ID |
 //! | booleans as the strings `"True"` / `"False"` (any case) | Entra ID |
-//! | `remove` on `members` with a `value` list, removing only the listed members | Entra ID, Okta, OneLogin, JumpCloud |
+//! | `remove` on `members` with a `value` list, removing only the listed members | Entra ID, Okta, JumpCloud |
 //! | path-less `replace` with dotted (`name.givenName`) and URN-qualified keys | Entra ID, Okta |
 //! | `manager` (and any complex attribute with a `value`) as a bare string | Entra ID |
 //! | a `replace` whose value-path filter matches nothing acts as an `add` | Entra ID |
-//! | a single value where a multi-valued attribute expects an array | JumpCloud, OneLogin |
-//! | `schemas` missing, or naming extensions this server does not define | Okta, Entra ID custom extensions |
+//! | a single value where a multi-valued attribute expects an array | generic SCIM clients |
+//! | `schemas` missing, naming the SCIM 1.1 core schema, or naming extensions this server does not define | Okta, OneLogin's default template, Entra ID custom extensions |
 //! | attributes the schema does not define are ignored instead of rejected | Entra ID custom mappings |
 //!
 //! [`CompatProfile::Strict`] rejects each of these with the RFC 7644 error.
