@@ -354,6 +354,17 @@ impl<'a> Target<'a> {
         })
     }
 
+    /// A PATCH operation never targets a read-only attribute, whatever its sub-attribute.
+    fn check_attr_writable(&self) -> Result<(), ScimError> {
+        if self.attr.mutability == Mutability::ReadOnly {
+            return Err(ScimError::mutability(format!(
+                "attribute \"{}\" is read-only",
+                self.shown
+            )));
+        }
+        Ok(())
+    }
+
     fn check_mutable(&self, current: Option<&Value>) -> Result<(), ScimError> {
         let m = self
             .sub
@@ -418,12 +429,7 @@ impl<'a> Target<'a> {
         compat: CompatProfile,
     ) -> Result<(), ScimError> {
         let current = self.current(work).cloned();
-        if self.attr.mutability == Mutability::ReadOnly {
-            return Err(ScimError::mutability(format!(
-                "attribute \"{}\" is read-only",
-                self.shown
-            )));
-        }
+        self.check_attr_writable()?;
         if self.filter.is_some() {
             // `add` at a value path behaves as a `replace` of the selected values.
             return self.replace(work, value, compat);
@@ -523,12 +529,7 @@ impl<'a> Target<'a> {
         compat: CompatProfile,
     ) -> Result<(), ScimError> {
         let current = self.current(work).cloned();
-        if self.attr.mutability == Mutability::ReadOnly {
-            return Err(ScimError::mutability(format!(
-                "attribute \"{}\" is read-only",
-                self.shown
-            )));
-        }
+        self.check_attr_writable()?;
         let Some(filter) = self.filter else {
             return match (self.sub, self.attr.multi_valued, self.attr.kind) {
                 // Whole multi-valued attribute: all values are replaced.
@@ -653,12 +654,7 @@ impl<'a> Target<'a> {
         compat: CompatProfile,
     ) -> Result<(), ScimError> {
         let current = self.current(work).cloned();
-        if self.attr.mutability == Mutability::ReadOnly {
-            return Err(ScimError::mutability(format!(
-                "attribute \"{}\" is read-only",
-                self.shown
-            )));
-        }
+        self.check_attr_writable()?;
         if self.attr.required && self.filter.is_none() && self.sub.is_none() {
             return Err(ScimError::mutability(format!(
                 "attribute \"{}\" is required and cannot be removed",
