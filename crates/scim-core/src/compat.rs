@@ -13,7 +13,7 @@
 //! | a `replace` whose value-path filter matches nothing acts as an `add` | Entra ID |
 //! | a single value where a multi-valued attribute expects an array | generic SCIM clients |
 //! | `schemas` missing, naming the SCIM 1.1 core schema, or naming extensions this server does not define | Okta, OneLogin's default template, Entra ID custom extensions |
-//! | attributes the schema does not define are ignored instead of rejected | Entra ID custom mappings |
+//! | attributes the schema does not define are ignored instead of rejected, in POST and PUT bodies and in PATCH operations (with or without `path`) | Entra ID custom mappings |
 //!
 //! [`CompatProfile::Strict`] rejects each of these with the RFC 7644 error.
 

@@ -144,6 +144,9 @@ fn apply_one(
             if let Some(urn) = path.extension_urn() {
                 return remove_extension(work, urn, schema);
             }
+            if ignored_undefined(&path, schema, compat) {
+                return Ok(());
+            }
             let target = Target::resolve(&path, schema)?;
             target.remove(work, value, compat)
         }
@@ -243,6 +246,26 @@ fn remove_extension(
     Ok(())
 }
 
+/// Compatibility: an operation on an attribute or extension that the schema does not define
+/// is skipped, as a POST or PUT drops such attributes (Entra ID sends custom attribute
+/// mappings in PATCH requests too). The strict profile answers `invalidPath`.
+fn ignored_undefined(path: &PatchPath, schema: &ResourceSchema, compat: CompatProfile) -> bool {
+    if !compat.lenient() {
+        return false;
+    }
+    let undefined = match path.attr.urn.as_deref() {
+        Some(urn) if path.attr.name.is_empty() => schema.extension(urn).is_none(),
+        urn => schema.top_level(urn, &path.attr.name).is_none(),
+    };
+    if undefined {
+        tracing::debug!(
+            path = %path,
+            "ignoring a PATCH operation on an attribute the schema does not define"
+        );
+    }
+    undefined
+}
+
 fn is_readonly_path(path: &PatchPath, schema: &ResourceSchema) -> bool {
     schema
         .top_level(path.attr.urn.as_deref(), &path.attr.name)
@@ -257,6 +280,9 @@ fn apply_path_value(
     schema: &ResourceSchema,
     compat: CompatProfile,
 ) -> Result<(), ScimError> {
+    if ignored_undefined(path, schema, compat) {
+        return Ok(());
+    }
     if path.attr.name.is_empty() {
         // The path is a bare extension URN: the value holds that extension's attributes.
         let urn = path.attr.urn.as_deref().unwrap_or_default();
@@ -354,6 +380,24 @@ impl<'a> Target<'a> {
         })
     }
 
+    /// Setting sub-attribute `sub` to `new` on each of `items` of a multi-valued attribute
+    /// respects its mutability: an immutable sub-attribute (`members.value`) that is already
+    /// set may only be "set" to the value it has.
+    fn check_sub_change<'v>(
+        &self,
+        items: impl Iterator<Item = &'v Value>,
+        sub: &AttributeDef,
+        new: Option<&Value>,
+    ) -> Result<(), ScimError> {
+        for item in items {
+            let old = item.get(&sub.name).filter(|o| !is_empty(o));
+            if old != new {
+                self.check_mutable(old)?;
+            }
+        }
+        Ok(())
+    }
+
     /// A PATCH operation never targets a read-only attribute, whatever its sub-attribute.
     fn check_attr_writable(&self) -> Result<(), ScimError> {
         if self.attr.mutability == Mutability::ReadOnly {
@@ -446,7 +490,6 @@ impl<'a> Target<'a> {
             }
             (Some(sub), true) => {
                 // `emails.value` without a filter: set the sub-attribute on every value.
-                self.check_mutable(None)?;
                 let v = self.norm(sub, value, compat)?;
                 let mut items = current
                     .and_then(|c| c.as_array().cloned())
@@ -457,6 +500,7 @@ impl<'a> Target<'a> {
                         self.shown, sub.name
                     )));
                 }
+                self.check_sub_change(items.iter(), sub, v.as_ref())?;
                 for item in &mut items {
                     if let Value::Object(o) = item {
                         set_or_remove(o, &sub.name, v.clone());
@@ -566,6 +610,7 @@ impl<'a> Target<'a> {
         match self.sub {
             Some(sub) => {
                 let v = self.norm(sub, value, compat)?;
+                self.check_sub_change(hits.iter().map(|&i| &items[i]), sub, v.as_ref())?;
                 if sub.name == "primary" && v == Some(Value::Bool(true)) {
                     clear_primary(&mut items);
                 }
@@ -838,6 +883,10 @@ fn same_value(a: &Value, b: &Value) -> bool {
                 // with the same value are two values).
                 x == y
                     && match (a.get("type"), b.get("type")) {
+                        // `type` is not caseExact in any core schema: "user" names "User".
+                        (Some(Value::String(t1)), Some(Value::String(t2))) => {
+                            t1.eq_ignore_ascii_case(t2)
+                        }
                         (Some(t1), Some(t2)) => t1 == t2,
                         _ => true,
                     }

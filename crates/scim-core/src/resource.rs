@@ -6,6 +6,8 @@
 //! the declared types, canonical values where the schema lists them, at most one `primary`
 //! value per multi-valued attribute, and no read-only attribute set by the client.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -60,7 +62,9 @@ pub fn normalize(
                     unknown_attribute(compat, &format!("{}:{k}", ext.id))?;
                     continue;
                 };
-                if let Some(v) = normalize_top(def, v, compat)? {
+                if let Some(v) = normalize_top(def, v, compat)?
+                    && def.mutability != Mutability::WriteOnly
+                {
                     ext_out.insert(def.name.clone(), v);
                 }
             }
@@ -79,7 +83,11 @@ pub fn normalize(
             unknown_attribute(compat, key)?;
             continue;
         };
-        if let Some(v) = normalize_top(def, value, compat)? {
+        // Write-only attributes (`password`) are type-checked above and then discarded:
+        // nothing that can never be returned is kept, so no filter or sort can probe it.
+        if let Some(v) = normalize_top(def, value, compat)?
+            && def.mutability != Mutability::WriteOnly
+        {
             out.insert(def.name.clone(), v);
         }
     }
@@ -131,6 +139,15 @@ pub fn check_rules(
     Ok(())
 }
 
+/// A required attribute is missing when it is absent or a string of only white space.
+fn is_blank(value: Option<&Value>) -> bool {
+    match value {
+        None => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(_) => false,
+    }
+}
+
 fn check_attribute_rules(
     def: &AttributeDef,
     new: Option<&Value>,
@@ -138,7 +155,7 @@ fn check_attribute_rules(
     urn: Option<&str>,
 ) -> Result<(), ScimError> {
     let name = qualified(urn, &def.name);
-    if def.required && def.mutability != Mutability::ReadOnly && new.is_none() {
+    if def.required && def.mutability != Mutability::ReadOnly && is_blank(new) {
         return Err(ScimError::invalid_value(format!(
             "required attribute \"{name}\" is missing"
         )));
@@ -157,7 +174,7 @@ fn check_attribute_rules(
             let o = old.and_then(|v| get_ci(v, &sub.name));
             if sub.required
                 && new.is_some()
-                && n.is_none()
+                && is_blank(n)
                 && sub.mutability != Mutability::ReadOnly
             {
                 return Err(ScimError::invalid_value(format!(
@@ -199,7 +216,7 @@ pub fn unique_keys(resource: &Map<String, Value>, schema: &ResourceSchema) -> Ve
         let Some(value) = value else { continue };
         let text = match value {
             Value::String(s) if def.case_exact => s.clone(),
-            Value::String(s) => s.to_lowercase(),
+            Value::String(s) => crate::filter::fold_case(s),
             other => other.to_string(),
         };
         keys.push(UniqueKey {
@@ -615,10 +632,13 @@ pub fn normalize_attr(
             )));
         }
     };
+    // Duplicates are dropped; a set of serialized values keeps this linear in the number of
+    // values (`Value` has no hash, and a pairwise scan is quadratic).
     let mut out = Vec::with_capacity(items.len());
+    let mut seen = HashSet::with_capacity(items.len());
     for item in items {
         if let Some(v) = normalize_single(def, item, compat)?
-            && !out.contains(&v)
+            && seen.insert(v.to_string())
         {
             out.push(v);
         }
@@ -654,13 +674,14 @@ fn normalize_single(
     let v = match def.kind {
         AttrType::String | AttrType::Reference => {
             let s = value.as_str().ok_or_else(|| wrong("a string"))?;
-            if !def.is_canonical(s) {
+            // Stored in the schema's spelling of the canonical value ("Work" becomes "work").
+            let Some(s) = def.canonical_form(s) else {
                 return Err(ScimError::invalid_value(format!(
                     "\"{s}\" is not a canonical value of \"{}\" ({})",
                     def.name,
                     def.canonical_values.join(", ")
                 )));
-            }
+            };
             Value::String(s.to_owned())
         }
         AttrType::Binary => {
@@ -722,7 +743,9 @@ fn normalize_single(
                 {
                     continue;
                 }
-                if let Some(v) = normalize_attr(sub, v, compat)? {
+                if let Some(v) = normalize_attr(sub, v, compat)?
+                    && sub.mutability != Mutability::WriteOnly
+                {
                     out.insert(sub.name.clone(), v);
                 }
             }

@@ -216,14 +216,26 @@ impl AttributeDef {
 
     /// Whether `value` is one of the canonical values (always true when there are none).
     pub fn is_canonical(&self, value: &str) -> bool {
-        self.canonical_values.is_empty()
-            || self.canonical_values.iter().any(|c| {
+        self.canonical_form(value).is_some()
+    }
+
+    /// The schema's spelling of `value` when it is one of the canonical values (compared
+    /// case-insensitively unless `caseExact`), `value` itself when there are none, `None`
+    /// when it is not canonical.
+    pub fn canonical_form<'a>(&'a self, value: &'a str) -> Option<&'a str> {
+        if self.canonical_values.is_empty() {
+            return Some(value);
+        }
+        self.canonical_values
+            .iter()
+            .find(|c| {
                 if self.case_exact {
-                    c == value
+                    *c == value
                 } else {
                     c.eq_ignore_ascii_case(value)
                 }
             })
+            .map(String::as_str)
     }
 }
 
@@ -402,7 +414,8 @@ impl ResourceSchema {
         self
     }
 
-    /// The common attributes `id`, `externalId` and `meta` (RFC 7643 section 3.1).
+    /// The common attributes `schemas`, `id`, `externalId` and `meta` (RFC 7643 sections 3
+    /// and 3.1).
     pub fn common_attributes(&self) -> &[AttributeDef] {
         &self.common
     }
@@ -482,10 +495,17 @@ impl ResourceSchema {
     }
 }
 
-/// The built-in `id`, `externalId` and `meta` definitions.
+/// The built-in `schemas`, `id`, `externalId` and `meta` definitions.
 pub fn common_attributes() -> Vec<AttributeDef> {
     use Mutability::ReadOnly;
     vec![
+        // RFC 7643 section 3: the schema URIs of the resource; RFC 7644 section 3.4.2.2 filters
+        // on it (`schemas eq "urn:...:enterprise:2.0:User"`). URNs compare case-insensitively.
+        AttributeDef::reference("schemas", &["uri"])
+            .describe("The URIs of the schemas the resource uses.")
+            .multi()
+            .mutability(ReadOnly)
+            .returned(Returned::Always),
         AttributeDef::string("id")
             .describe("Unique identifier of the resource, assigned by the service provider.")
             .case_exact()

@@ -636,7 +636,7 @@ async fn patch_is_atomic() {
             &format!("/Users/{id}"),
             json!([
                 { "op": "replace", "path": "displayName", "value": "After" },
-                { "op": "replace", "path": "noSuchAttribute", "value": "x" }
+                { "op": "replace", "path": "emails[type eq \"work\"", "value": "x" }
             ]),
         )
         .await;

@@ -358,17 +358,57 @@ fn json_rank(v: &Value) -> u8 {
 }
 
 fn number_cmp(a: &Number, b: &Number) -> Ordering {
-    let int = |n: &Number| {
-        n.as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from))
-    };
-    if let (Some(x), Some(y)) = (int(a), int(b)) {
-        return x.cmp(&y);
+    // An exact order over integers and floats together: comparing an integer with a float
+    // through f64 would round large integers and break transitivity, which sorting needs.
+    match (exact_int(a), exact_int(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(x), None) => int_float_cmp(x, b.as_f64().unwrap_or(f64::NAN)),
+        (None, Some(y)) => int_float_cmp(y, a.as_f64().unwrap_or(f64::NAN)).reverse(),
+        (None, None) => {
+            let (x, y) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
+            // partial_cmp, not total_cmp: -0.0 and 0.0 are both equal to the integer 0.
+            x.partial_cmp(&y).unwrap_or_else(|| x.total_cmp(&y))
+        }
     }
-    let x = a.as_f64().unwrap_or(f64::NAN);
-    let y = b.as_f64().unwrap_or(f64::NAN);
-    x.partial_cmp(&y).unwrap_or_else(|| x.total_cmp(&y))
+}
+
+fn exact_int(n: &Number) -> Option<i128> {
+    n.as_i64()
+        .map(i128::from)
+        .or_else(|| n.as_u64().map(i128::from))
+}
+
+/// Compares an integer with a float exactly (NaN, which JSON cannot carry, sorts last).
+fn int_float_cmp(i: i128, f: f64) -> Ordering {
+    // 2^127 bounds i128; every float beyond it compares without conversion.
+    const LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+    if f.is_nan() || f >= LIMIT {
+        return Ordering::Less;
+    }
+    if f < -LIMIT {
+        return Ordering::Greater;
+    }
+    let floor = f.floor();
+    // In range and integral, so the conversion is exact.
+    let whole = floor as i128;
+    match i.cmp(&whole) {
+        Ordering::Equal if f > floor => Ordering::Less,
+        other => other,
+    }
+}
+
+/// Folds a string for case-insensitive comparison: per-character Unicode lower-casing (not
+/// context-sensitive, so a final sigma folds like any other), ASCII without allocation work
+/// per character. Filters, sorting and uniqueness keys all use this one folding.
+pub(crate) fn fold_case(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.chars().flat_map(char::to_lowercase).collect()
+    }
 }
 
 fn string_eq(a: &str, b: &str, case_exact: bool) -> bool {
@@ -405,18 +445,9 @@ fn substring_match(hay: &str, needle: &str, op: CompareOp, case_exact: bool) -> 
             _ => hay.ends_with(needle),
         };
     }
-    if hay.is_ascii() && needle.is_ascii() {
-        let (h, n) = (hay.as_bytes(), needle.as_bytes());
-        if n.len() > h.len() {
-            return false;
-        }
-        return match op {
-            CompareOp::Co => n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)),
-            CompareOp::Sw => h[..n.len()].eq_ignore_ascii_case(n),
-            _ => h[h.len() - n.len()..].eq_ignore_ascii_case(n),
-        };
-    }
-    let (h, n) = (hay.to_lowercase(), needle.to_lowercase());
+    // Fold both sides, then search with the standard library's linear-time substring
+    // search: a window-by-window comparison costs hay length times needle length.
+    let (h, n) = (fold_case(hay), fold_case(needle));
     match op {
         CompareOp::Co => h.contains(&n),
         CompareOp::Sw => h.starts_with(&n),
@@ -677,6 +708,50 @@ mod tests {
             Err(e) => {
                 assert_eq!(e.kind(), ErrorKind::InvalidFilter);
                 e.detail().to_owned()
+            }
+        }
+    }
+
+    #[test]
+    fn number_order_is_exact_and_transitive_across_integers_and_floats() {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let n = |v: Value| match v {
+            Value::Number(n) => n,
+            _ => unreachable!("a number literal"),
+        };
+        let big_int = n(json!(9_007_199_254_740_993_i64)); // 2^53 + 1, not a float
+        let big_float = n(json!(9_007_199_254_740_992.0_f64)); // 2^53
+        let big_int_even = n(json!(9_007_199_254_740_992_i64)); // 2^53
+        assert_eq!(number_cmp(&big_int, &big_float), Greater);
+        assert_eq!(number_cmp(&big_float, &big_int), Less);
+        assert_eq!(number_cmp(&big_float, &big_int_even), Equal);
+        assert_eq!(number_cmp(&n(json!(2)), &n(json!(2.5))), Less);
+        assert_eq!(number_cmp(&n(json!(-3)), &n(json!(-2.5))), Less);
+        assert_eq!(number_cmp(&n(json!(-2)), &n(json!(-2.5))), Greater);
+        assert_eq!(number_cmp(&n(json!(u64::MAX)), &n(json!(1e300))), Less);
+        assert_eq!(number_cmp(&n(json!(i64::MIN)), &n(json!(-1e300))), Greater);
+
+        // Every triple of a mixed set is consistent, which sorting relies on.
+        let values = [
+            big_int,
+            big_float,
+            big_int_even,
+            n(json!(9_007_199_254_740_994.0_f64)),
+            n(json!(0)),
+            n(json!(-0.0)),
+            n(json!(0.0)),
+            n(json!(0.5)),
+            n(json!(u64::MAX)),
+            n(json!(1.8446744073709552e19)),
+        ];
+        for a in &values {
+            for b in &values {
+                assert_eq!(number_cmp(a, b), number_cmp(b, a).reverse());
+                for c in &values {
+                    if number_cmp(a, b) != Greater && number_cmp(b, c) != Greater {
+                        assert_ne!(number_cmp(a, c), Greater, "{a} <= {b} <= {c}");
+                    }
+                }
             }
         }
     }
