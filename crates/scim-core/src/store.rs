@@ -189,8 +189,10 @@ impl InMemoryStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
-        // A poisoned lock only means another request panicked mid-way; every mutation below
-        // is applied after all checks pass, so the tables are still consistent.
+        // Only map look-ups, `Arc` clones and the swap of checked rows run under this lock:
+        // no filter, sort, schema code or allocation-heavy copy, so nothing there panics on
+        // input. Were the lock poisoned all the same, the tables are still consistent, since
+        // every mutation below is applied after all checks pass.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -436,33 +438,32 @@ impl ResourceStore for InMemoryStore {
     }
 
     async fn groups_of(&self, member_id: &str) -> Result<Vec<GroupRef>, StoreError> {
-        let t = self.lock();
-        let Some(groups) = t.kinds.get(&ResourceKind::Group) else {
-            return Ok(Vec::new());
+        // Under the lock: only `Arc` clones; the scan runs after it.
+        let groups: Vec<(u64, Arc<Value>)> = {
+            let t = self.lock();
+            t.kinds
+                .get(&ResourceKind::Group)
+                .map(|g| {
+                    g.rows
+                        .values()
+                        .map(|r| (r.seq, Arc::clone(&r.resource)))
+                        .collect()
+                })
+                .unwrap_or_default()
         };
         let mut found: BTreeMap<u64, GroupRef> = BTreeMap::new();
-        for row in groups.rows.values() {
-            let is_member = row
-                .resource
-                .get("members")
-                .and_then(Value::as_array)
-                .is_some_and(|m| {
-                    m.iter()
-                        .any(|v| v.get("value").and_then(Value::as_str) == Some(member_id))
-                });
-            if is_member {
-                let id = row
-                    .resource
+        for (seq, resource) in &groups {
+            if member_values(resource).any(|v| v == member_id) {
+                let id = resource
                     .get("id")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
-                let display = row
-                    .resource
+                let display = resource
                     .get("displayName")
                     .and_then(Value::as_str)
                     .map(str::to_owned);
-                found.insert(row.seq, GroupRef { id, display });
+                found.insert(*seq, GroupRef { id, display });
             }
         }
         Ok(found.into_values().collect())
