@@ -4,7 +4,8 @@
 //! Operations run in request order, except that an operation whose `path` or `data` refers
 //! to `bulkId:X` waits until the POST with `bulkId` X has run (a forward reference). An
 //! operation whose references can never resolve (an unknown `bulkId`, a failed POST, or a
-//! cycle of references) fails with 409 `invalidValue`. After `failOnErrors` failures the
+//! cycle of references, including an operation that names its own `bulkId`) fails with 409
+//! `invalidValue`; a `bulkId:` reference is never stored literally. After `failOnErrors` failures the
 //! remaining operations are not run. Each operation is atomic on its own; the Bulk request
 //! as a whole is not (RFC 7644 does not ask it to be).
 
@@ -28,6 +29,9 @@ struct Op<'a> {
     version: Option<String>,
     data: Option<&'a Value>,
     refs: HashSet<String>,
+    /// The operation's `path` or `data` names its own `bulkId` (RFC 7644 section 3.7.1: a
+    /// circular reference).
+    self_ref: bool,
 }
 
 impl ScimService {
@@ -120,6 +124,13 @@ impl ScimService {
             let i = pending.remove(pos);
             let op = &ops[i];
             let outcome = match op.refs.iter().find(|r| !resolved.contains_key(*r)) {
+                _ if op.self_ref => Err(ScimError::new(
+                    ErrorKind::UnresolvedBulkId,
+                    format!(
+                        "the operation refers to its own bulkId \"{}\": a circular reference",
+                        op.bulk_id.as_deref().unwrap_or_default()
+                    ),
+                )),
                 Some(r) => Err(ScimError::new(
                     ErrorKind::UnresolvedBulkId,
                     format!("bulkId \"{r}\" does not refer to a resource created in this request"),
@@ -159,6 +170,18 @@ impl ScimService {
         let path = substitute_str(&op.path, resolved);
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let data = op.data.map(|d| substitute(d, resolved));
+        // Whatever is left unresolved must never reach the store as a literal.
+        let mut left = HashSet::new();
+        collect_refs_str(&path, &mut left);
+        if let Some(d) = &data {
+            collect_refs(d, &mut left);
+        }
+        if let Some(r) = left.into_iter().next() {
+            return Err(ScimError::new(
+                ErrorKind::UnresolvedBulkId,
+                format!("bulkId \"{r}\" does not refer to a resource created in this request"),
+            ));
+        }
         let need_data = || {
             data.as_ref().ok_or_else(|| {
                 ScimError::invalid_syntax(format!("a {} operation needs \"data\"", op.method))
@@ -175,9 +198,9 @@ impl ScimService {
         };
         let schema = self.type_for_endpoint(endpoint)?;
         let version = op.version.as_deref();
-        let (status, resource) = match (op.method.as_str(), id) {
+        let (status, mut resource) = match (op.method.as_str(), id) {
             ("POST", None) => {
-                let (r, _) = self.create(base, schema, need_data()?).await?;
+                let (r, _) = self.create(schema, need_data()?).await?;
                 ("201", Some(r))
             }
             ("PUT", Some(id)) => (
@@ -204,7 +227,8 @@ impl ScimService {
             out.insert("bulkId".into(), Value::String(b.clone()));
         }
         let mut new_id = None;
-        if let Some(r) = &resource {
+        if let Some(r) = &mut resource {
+            crate::service::render_links(base, schema, r);
             if let Some(loc) = r.pointer("/meta/location") {
                 out.insert("location".into(), loc.clone());
             }
@@ -253,9 +277,7 @@ fn parse_op(index: usize, raw: &Value) -> Result<Op<'_>, ScimError> {
     if let Some(d) = data {
         collect_refs(d, &mut refs);
     }
-    if let Some(b) = &bulk_id {
-        refs.remove(b);
-    }
+    let self_ref = bulk_id.as_ref().is_some_and(|b| refs.remove(b));
     Ok(Op {
         index,
         method,
@@ -264,6 +286,7 @@ fn parse_op(index: usize, raw: &Value) -> Result<Op<'_>, ScimError> {
         version,
         data,
         refs,
+        self_ref,
     })
 }
 

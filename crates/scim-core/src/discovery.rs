@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::error::ScimError;
+use crate::error::{ErrorKind, ScimError};
 use crate::schema::{RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, Schema};
 use crate::service::{LIST_RESPONSE_SCHEMA, ScimService};
 
@@ -121,12 +121,13 @@ impl ScimService {
     }
 }
 
-/// RFC 7644 section 4: filtering the discovery endpoints is not supported, and a filter is
-/// a 403... in practice clients expect an error naming the reason, so it is `invalidFilter`.
+/// RFC 7644 section 4: the discovery endpoints ignore `sort`, and a request with `filter`
+/// SHOULD be answered 403 Forbidden; it is, with a detail naming the reason.
 fn reject_filter(query: &str) -> Result<(), ScimError> {
     if form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k.eq_ignore_ascii_case("filter")) {
-        return Err(ScimError::invalid_filter(
-            "filters are not supported on discovery endpoints",
+        return Err(ScimError::new(
+            ErrorKind::Forbidden,
+            "filters are not supported on discovery endpoints (RFC 7644 section 4)",
         ));
     }
     Ok(())

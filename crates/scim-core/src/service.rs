@@ -228,8 +228,8 @@ impl ScimService {
                     }
                     [] if method == Method::POST => {
                         let body = parse_json(&body)?;
-                        let (res, etag) = self.create(base, schema, &body).await?;
-                        let shown = self.present(schema, res, &projection).await?;
+                        let (res, etag) = self.create(schema, &body).await?;
+                        let shown = self.present(base, schema, res, &projection).await?;
                         let mut r = json_response(StatusCode::CREATED, &shown, Some(&etag));
                         if let Some(loc) = shown.pointer("/meta/location").and_then(Value::as_str)
                             && let Ok(v) = HeaderValue::from_str(loc)
@@ -257,19 +257,19 @@ impl ScimService {
                                 {
                                     return Ok(not_modified(&etag));
                                 }
-                                let shown = self.present(schema, stored, &projection).await?;
+                                let shown = self.present(base, schema, stored, &projection).await?;
                                 Ok(json_response(StatusCode::OK, &shown, Some(&etag)))
                             }
                             Method::PUT => {
                                 let body = parse_json(&body)?;
                                 let (res, etag) = self.replace(schema, id, &body, if_match).await?;
-                                let shown = self.present(schema, res, &projection).await?;
+                                let shown = self.present(base, schema, res, &projection).await?;
                                 Ok(json_response(StatusCode::OK, &shown, Some(&etag)))
                             }
                             Method::PATCH => {
                                 let body = parse_json(&body)?;
                                 let (res, etag) = self.patch(schema, id, &body, if_match).await?;
-                                let shown = self.present(schema, res, &projection).await?;
+                                let shown = self.present(base, schema, res, &projection).await?;
                                 Ok(json_response(StatusCode::OK, &shown, Some(&etag)))
                             }
                             Method::DELETE => {
@@ -315,15 +315,16 @@ impl ScimService {
     /// POST: validates and stores a new resource; returns it with its ETag.
     pub(crate) async fn create(
         &self,
-        base: &str,
         schema: &ResourceSchema,
         body: &Value,
     ) -> Result<(Value, String), ScimError> {
         let attrs = resource::normalize(body, schema, self.config.compat)?;
         resource::check_rules(&attrs, None, schema)?;
-        let attrs = self.check_references(schema, attrs, base, None).await?;
+        let attrs = self.check_references(schema, attrs, None, &[]).await?;
         let id = uuid::Uuid::new_v4().to_string();
-        let location = format!("{base}{}/{id}", schema.resource_type.endpoint);
+        // Stored relative to the SCIM root: the absolute URL is rendered per response from
+        // the base URL of that request (a Host header is never persisted).
+        let location = format!("{}/{id}", schema.resource_type.endpoint);
         let unique = resource::unique_keys(&attrs, schema);
         let stored = resource::assemble(
             attrs,
@@ -350,13 +351,21 @@ impl ScimService {
     ) -> Result<(Value, String), ScimError> {
         self.write_loop(schema, id, if_match, |stored| {
             let attrs = resource::normalize(body, schema, self.config.compat)?;
-            // A PUT may not change `id`: a body with a different id is rejected.
-            if let Some(body_id) = body.get("id").and_then(Value::as_str)
-                && body_id != id
-            {
-                return Err(ScimError::mutability(format!(
-                    "\"id\" is read-only: body has \"{body_id}\", resource is \"{id}\""
-                )));
+            // A PUT may not change `id`: a body with a different id is rejected, and so is
+            // an id that is not a string (RFC 7643 section 3.1: `id` is a string).
+            match body.get("id") {
+                None | Some(Value::Null) => {}
+                Some(Value::String(body_id)) if body_id == id => {}
+                Some(Value::String(body_id)) => {
+                    return Err(ScimError::mutability(format!(
+                        "\"id\" is read-only: body has \"{body_id}\", resource is \"{id}\""
+                    )));
+                }
+                Some(other) => {
+                    return Err(ScimError::invalid_value(format!(
+                        "\"id\" must be a string, got {other}"
+                    )));
+                }
             }
             resource::check_rules(&attrs, Some(stored), schema)?;
             Ok(attrs)
@@ -402,12 +411,6 @@ impl ScimService {
         let mut attempt = 0;
         loop {
             let stored = self.get_stored(schema, id).await?;
-            // The SCIM root, for the `$ref` of new group members: the stored resource's
-            // `meta.location` less `/{endpoint}/{id}`.
-            let base = stored
-                .as_object()
-                .and_then(LocationBase::pointer_location)
-                .unwrap_or_default();
             let current = etag_of(&stored);
             if let Some(im) = if_match
                 && !etag_matches(im, &current)
@@ -417,9 +420,20 @@ impl ScimService {
                 )));
             }
             let attrs = update(&stored)?;
+            let stored_members: Vec<String> = stored
+                .get("members")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_owned))
+                .collect();
             let attrs = self
-                .check_references(schema, attrs, &base, Some(id))
+                .check_references(schema, attrs, Some(id), &stored_members)
                 .await?;
+            // A request that changes nothing leaves the resource, and its version, as it is.
+            if attrs == resource::attributes_of(&stored) {
+                return Ok((stored, current));
+            }
             let unique = resource::unique_keys(&attrs, schema);
             let meta = Meta::next(&stored, OffsetDateTime::now_utc());
             let new = resource::assemble(attrs, schema, id, meta);
@@ -432,8 +446,15 @@ impl ScimService {
                     let etag = etag_of(&new);
                     return Ok((new, etag));
                 }
-                Err(StoreError::VersionMismatch { current: now, .. }) => {
-                    if if_match.is_some() {
+                Err(
+                    e @ (StoreError::VersionMismatch { .. } | StoreError::MissingMember { .. }),
+                ) => {
+                    // A member deleted between the reference check and the write: recompute,
+                    // which answers 400 for a member this request adds and drops one that
+                    // was already stored. The version did not change, so If-Match holds.
+                    if let StoreError::VersionMismatch { current: now, .. } = e
+                        && if_match.is_some()
+                    {
                         return Err(ScimError::precondition_failed(format!(
                             "the resource changed during the request; the current version is {now}"
                         )));
@@ -482,13 +503,16 @@ impl ScimService {
         Ok(())
     }
 
-    /// Group members must name existing users or groups; fills in `type` and `$ref`.
+    /// Group members must name existing users or groups; fills in `type`. A member that
+    /// names nothing fails with 400, except one that `stored_members` already held (its
+    /// resource was deleted concurrently): that one is dropped, so that a group never gets
+    /// stuck on a dangling member. `$ref` is not stored; [`Self::present`] renders it.
     async fn check_references(
         &self,
         schema: &ResourceSchema,
         mut attrs: Map<String, Value>,
-        base: &str,
         self_id: Option<&str>,
+        stored_members: &[String],
     ) -> Result<Map<String, Value>, ScimError> {
         if schema.kind != ResourceKind::Group {
             return Ok(attrs);
@@ -496,7 +520,8 @@ impl ScimService {
         let Some(Value::Array(members)) = attrs.get_mut("members") else {
             return Ok(attrs);
         };
-        for m in members.iter_mut() {
+        let mut dangling = Vec::new();
+        for (index, m) in members.iter_mut().enumerate() {
             let Some(obj) = m.as_object_mut() else {
                 continue;
             };
@@ -513,10 +538,7 @@ impl ScimService {
                 .and_then(Value::as_str)
                 .map(str::to_ascii_lowercase);
             let mut found = None;
-            for (kind, name, endpoint) in [
-                (ResourceKind::User, "User", "/Users"),
-                (ResourceKind::Group, "Group", "/Groups"),
-            ] {
+            for (kind, name) in [(ResourceKind::User, "User"), (ResourceKind::Group, "Group")] {
                 if wanted
                     .as_deref()
                     .is_some_and(|w| !w.eq_ignore_ascii_case(name))
@@ -530,34 +552,39 @@ impl ScimService {
                     .map_err(store_error)?
                     .is_some()
                 {
-                    found = Some((name, endpoint));
+                    found = Some(name);
                     break;
                 }
             }
-            let Some((name, endpoint)) = found else {
+            let Some(name) = found else {
+                if stored_members.contains(&value) {
+                    dangling.push(index);
+                    continue;
+                }
                 return Err(ScimError::invalid_value(format!(
                     "member \"{value}\" is not a user or group of this directory"
                 )));
             };
             obj.insert("type".into(), Value::String(name.into()));
-            if !base.is_empty() || !obj.contains_key("$ref") {
-                obj.insert(
-                    "$ref".into(),
-                    Value::String(format!("{base}{endpoint}/{value}")),
-                );
-            }
+            obj.remove("$ref");
+        }
+        for index in dangling.into_iter().rev() {
+            members.remove(index);
         }
         Ok(attrs)
     }
 
-    /// Prepares a stored resource for the response: fills a user's `groups`, applies the
-    /// projection and the `returned` rules.
+    /// Prepares a stored resource for the response: renders `meta.location` and the
+    /// members' `$ref` from `base` (the SCIM root of this request), fills a user's `groups`,
+    /// applies the projection and the `returned` rules.
     pub(crate) async fn present(
         &self,
+        base: &str,
         schema: &ResourceSchema,
         mut stored: Value,
         projection: &Projection,
     ) -> Result<Value, ScimError> {
+        render_links(base, schema, &mut stored);
         if schema.kind == ResourceKind::User
             && let Some(id) = stored.get("id").and_then(Value::as_str).map(str::to_owned)
         {
@@ -565,14 +592,11 @@ impl ScimService {
             if !groups.is_empty()
                 && let Some(obj) = stored.as_object_mut()
             {
-                let location = obj.pointer_location();
                 let list: Vec<Value> = groups
                     .into_iter()
                     .map(|g| {
                         let mut m = json!({ "value": g.id, "type": "direct" });
-                        if let Some(base) = &location {
-                            m["$ref"] = Value::String(format!("{base}/Groups/{}", g.id));
-                        }
+                        m["$ref"] = Value::String(format!("{base}/Groups/{}", g.id));
                         if let Some(d) = g.display {
                             m["display"] = Value::String(d);
                         }
@@ -593,7 +617,7 @@ impl ScimService {
     /// GET on a resource endpoint, or `.search`.
     pub(crate) async fn list(
         &self,
-        _base: &str,
+        base: &str,
         schema: &ResourceSchema,
         params: &ListParams,
         projection: &Projection,
@@ -601,14 +625,10 @@ impl ScimService {
         if let Some(f) = &params.filter {
             f.validate(schema)?;
         }
-        if let Some(s) = &params.sort_by
-            && schema.resolve(s).is_none()
-        {
-            return Err(ScimError::invalid_value(format!(
-                "sortBy \"{s}\" is not an attribute of {}",
-                schema.resource_type.name
-            )));
-        }
+        let sort_by = match &params.sort_by {
+            Some(p) => Some(sort_path(schema, p)?),
+            None => None,
+        };
         let count = params
             .count
             .unwrap_or(self.config.max_results)
@@ -617,7 +637,7 @@ impl ScimService {
         let query = StoreQuery {
             schema,
             filter: params.filter.as_ref(),
-            sort_by: params.sort_by.as_ref(),
+            sort_by: sort_by.as_ref(),
             descending: params.descending,
             start_index,
             count,
@@ -629,7 +649,7 @@ impl ScimService {
             .map_err(store_error)?;
         let mut resources = Vec::with_capacity(page.resources.len());
         for r in page.resources {
-            resources.push(self.present(schema, r, projection).await?);
+            resources.push(self.present(base, schema, r, projection).await?);
         }
         Ok(json!({
             "schemas": [LIST_RESPONSE_SCHEMA],
@@ -641,12 +661,21 @@ impl ScimService {
     }
 
     /// POST `/.search` at the root: every resource type whose schema knows the filter's
-    /// attributes, users first, paged over the concatenation.
+    /// attributes, users first, paged over the concatenation; with `sortBy`, ordered by that
+    /// attribute across types (resources of a type without it last, as absent values).
+    ///
+    /// Memory stays bounded: without `sortBy` the store is asked only for the page's slice
+    /// of each type; with `sortBy` for at most `startIndex - 1 + count` resources of each
+    /// type, and a sorted search deeper than [`ROOT_SEARCH_LIMIT`] answers `tooMany`.
     async fn search_root(&self, base: &str, body: &Value) -> Result<Value, ScimError> {
         let (params, projection) = ListParams::from_search_body(body)?;
-        let mut all = Vec::new();
-        let mut total = 0usize;
-        let mut any_valid = false;
+        let count = params
+            .count
+            .unwrap_or(self.config.max_results)
+            .min(self.config.max_results);
+        let start_index = params.start_index.max(1);
+        // The types searched, each with its sort path (`None`: the type lacks the attribute).
+        let mut searched: Vec<(&ResourceSchema, Option<AttrPath>)> = Vec::new();
         let mut last_err = None;
         for schema in self.types.iter() {
             if let Some(f) = &params.filter
@@ -655,51 +684,111 @@ impl ScimService {
                 last_err = Some(e);
                 continue;
             }
-            any_valid = true;
-            let unpaged = ListParams {
-                start_index: 1,
-                count: Some(usize::MAX),
-                ..params.clone()
+            let sort = match &params.sort_by {
+                Some(p) if schema.resolve(p).is_some() => Some(sort_path(schema, p)?),
+                _ => None,
             };
-            let query = StoreQuery {
-                schema,
-                filter: unpaged.filter.as_ref(),
-                sort_by: None,
-                descending: false,
-                start_index: 1,
-                count: usize::MAX,
-            };
-            let page = self
-                .store
-                .list(&schema.kind, &query)
-                .await
-                .map_err(store_error)?;
-            total += page.total_results;
-            if total > ROOT_SEARCH_LIMIT {
+            searched.push((schema, sort));
+        }
+        if searched.is_empty()
+            && let Some(e) = last_err
+        {
+            return Err(e);
+        }
+        if let Some(p) = &params.sort_by
+            && searched.iter().all(|(_, s)| s.is_none())
+        {
+            return Err(ScimError::invalid_filter(format!(
+                "sortBy \"{p}\" is not an attribute of any resource type searched"
+            )));
+        }
+
+        let mut total = 0usize;
+        let mut picked: Vec<(&ResourceSchema, Value)> = Vec::new();
+        if params.sort_by.is_none() {
+            // Page through the concatenation: each type gives only its share of the page.
+            let mut skip = start_index - 1;
+            let mut want = count;
+            for (schema, _) in &searched {
+                let query = StoreQuery {
+                    schema,
+                    filter: params.filter.as_ref(),
+                    sort_by: None,
+                    descending: false,
+                    start_index: skip + 1,
+                    count: want,
+                };
+                let page = self
+                    .store
+                    .list(&schema.kind, &query)
+                    .await
+                    .map_err(store_error)?;
+                total = total.saturating_add(page.total_results);
+                skip = skip.saturating_sub(page.total_results);
+                want = want.saturating_sub(page.resources.len());
+                picked.extend(page.resources.into_iter().map(|r| (*schema, r)));
+            }
+        } else {
+            let depth = (start_index - 1).saturating_add(count);
+            if depth > ROOT_SEARCH_LIMIT {
                 return Err(ScimError::new(
                     ErrorKind::TooMany,
                     format!(
-                        "the filter matches more than {ROOT_SEARCH_LIMIT} resources across types; narrow it or search one type"
+                        "a sorted root search pages at most {ROOT_SEARCH_LIMIT} resources deep; startIndex + count reach {depth}; search one type"
                     ),
                 ));
             }
-            for r in page.resources {
-                all.push((schema, r));
+            // The first `depth` of each type, each already in order; a stable sort merges.
+            let mut merged: Vec<(&ResourceSchema, Option<&AttrPath>, Value)> = Vec::new();
+            for (schema, sort) in &searched {
+                let query = StoreQuery {
+                    schema,
+                    filter: params.filter.as_ref(),
+                    sort_by: sort.as_ref(),
+                    descending: params.descending,
+                    start_index: 1,
+                    count: depth,
+                };
+                let page = self
+                    .store
+                    .list(&schema.kind, &query)
+                    .await
+                    .map_err(store_error)?;
+                total = total.saturating_add(page.total_results);
+                merged.extend(
+                    page.resources
+                        .into_iter()
+                        .map(|r| (*schema, sort.as_ref(), r)),
+                );
             }
+            merged.sort_by(|(sa, pa, ra), (sb, pb, rb)| {
+                let va = pa.and_then(|p| crate::filter::sort_value(ra, p, sa).map(|v| (p, v)));
+                let vb = pb.and_then(|p| crate::filter::sort_value(rb, p, sb).map(|v| (p, v)));
+                match (va, vb) {
+                    (Some((p, x)), Some((_, y))) => match sa.resolve(p) {
+                        Some(r) => {
+                            let o = crate::filter::compare_values(x, y, r.leaf());
+                            if params.descending { o.reverse() } else { o }
+                        }
+                        None => std::cmp::Ordering::Equal,
+                    },
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                }
+            });
+            picked.extend(
+                merged
+                    .into_iter()
+                    .skip(start_index - 1)
+                    .take(count)
+                    .map(|(s, _, r)| (s, r)),
+            );
         }
-        if !any_valid && let Some(e) = last_err {
-            return Err(e);
+        let mut resources = Vec::with_capacity(picked.len());
+        for (schema, r) in picked {
+            resources.push(self.present(base, schema, r, &projection).await?);
         }
-        let count = params
-            .count
-            .unwrap_or(self.config.max_results)
-            .min(self.config.max_results);
-        let start_index = params.start_index.max(1);
-        let mut resources = Vec::new();
-        for (schema, r) in all.into_iter().skip(start_index - 1).take(count) {
-            resources.push(self.present(schema, r, &projection).await?);
-        }
-        let _ = base;
         Ok(json!({
             "schemas": [LIST_RESPONSE_SCHEMA],
             "totalResults": total,
@@ -729,8 +818,47 @@ impl std::future::Future for YieldNow {
     }
 }
 
-/// The most resources a root-level `.search` collects before answering `tooMany`.
+/// How deep a sorted root-level `.search` pages (`startIndex - 1 + count`) before answering
+/// `tooMany`.
 const ROOT_SEARCH_LIMIT: usize = 10_000;
+
+/// Checks `sortBy` against `schema` and gives the path the store sorts by.
+///
+/// RFC 7644 section 3.4.2.3 defines `sortBy` as an attribute path of the resource; the
+/// section 3.12 `invalidFilter` covers a filter attribute that is not supported, so an
+/// unusable `sortBy` answers 400 `invalidFilter`: an unknown attribute, a single-valued
+/// complex attribute without a sub-attribute (`name`: there is no order of objects), and
+/// an attribute that is never returned (`password`: the order would reveal it). A
+/// multi-valued complex attribute without a sub-attribute sorts by its `value`, as the RFC
+/// describes (primary element, else the first).
+fn sort_path(schema: &ResourceSchema, path: &AttrPath) -> Result<AttrPath, ScimError> {
+    let Some(r) = schema.resolve(path) else {
+        return Err(ScimError::invalid_filter(format!(
+            "sortBy \"{path}\" is not an attribute of {}",
+            schema.resource_type.name
+        )));
+    };
+    if r.leaf().returned == crate::schema::Returned::Never
+        || r.attr.returned == crate::schema::Returned::Never
+    {
+        return Err(ScimError::invalid_filter(format!(
+            "sortBy \"{path}\" names an attribute that is never returned"
+        )));
+    }
+    if r.sub.is_none() && r.attr.kind == crate::schema::AttrType::Complex {
+        if r.attr.multi_valued && r.attr.sub_attribute("value").is_some() {
+            return Ok(AttrPath {
+                urn: path.urn.clone(),
+                name: path.name.clone(),
+                sub: Some("value".into()),
+            });
+        }
+        return Err(ScimError::invalid_filter(format!(
+            "sortBy \"{path}\" is a complex attribute; name one of its sub-attributes"
+        )));
+    }
+    Ok(path.clone())
+}
 
 /// The first attribute in `filter` that is never returned (such as `password`).
 fn never_returned_path(filter: &Filter, schema: &ResourceSchema) -> Option<String> {
@@ -750,19 +878,38 @@ fn never_returned_path(filter: &Filter, schema: &ResourceSchema) -> Option<Strin
     }
 }
 
-/// Extension to find the SCIM base URL from a resource's `meta.location`.
-trait LocationBase {
-    fn pointer_location(&self) -> Option<String>;
-}
-
-impl LocationBase for Map<String, Value> {
-    fn pointer_location(&self) -> Option<String> {
-        let loc = self.get("meta")?.get("location")?.as_str()?;
-        // `{base}/Users/{id}`: strip the last two segments.
-        let mut parts = loc.rsplitn(3, '/');
-        parts.next()?;
-        parts.next()?;
-        parts.next().map(str::to_owned)
+/// Sets a stored resource's `meta.location` and its members' `$ref` to absolute URLs under
+/// `base`, whatever the store holds (older versions stored absolute URLs built from the
+/// request's Host header; they are never shown).
+pub(crate) fn render_links(base: &str, schema: &ResourceSchema, resource: &mut Value) {
+    let Some(obj) = resource.as_object_mut() else {
+        return;
+    };
+    if let Some(id) = obj.get("id").and_then(Value::as_str).map(str::to_owned)
+        && let Some(meta) = obj.get_mut("meta").and_then(Value::as_object_mut)
+    {
+        meta.insert(
+            "location".into(),
+            Value::String(format!("{base}{}/{id}", schema.resource_type.endpoint)),
+        );
+    }
+    if schema.kind != ResourceKind::Group {
+        return;
+    }
+    let Some(members) = obj.get_mut("members").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for m in members.iter_mut().filter_map(Value::as_object_mut) {
+        let endpoint = match m.get("type").and_then(Value::as_str) {
+            Some(t) if t.eq_ignore_ascii_case("Group") => "/Groups",
+            _ => "/Users",
+        };
+        if let Some(value) = m.get("value").and_then(Value::as_str).map(str::to_owned) {
+            m.insert(
+                "$ref".into(),
+                Value::String(format!("{base}{endpoint}/{value}")),
+            );
+        }
     }
 }
 
@@ -926,13 +1073,27 @@ pub(crate) fn etag_of(resource: &Value) -> String {
 }
 
 /// Whether an `If-Match` / `If-None-Match` value (a list of ETags or `*`) names `current`.
-/// Weak comparison: `W/"3"` and `"3"` match.
+///
+/// ETags are opaque strings (RFC 7232 section 2.3): they are compared character for
+/// character, never as numbers, so `"01"` does not match `W/"1"`. The comparison is the weak
+/// one of RFC 7232 section 2.3.2 (the `W/` prefix is ignored on both sides): every ETag this
+/// service issues is weak, so a strong comparison could never succeed.
 pub fn etag_matches(header_value: &str, current: &str) -> bool {
-    let cur = resource::parse_version(current);
+    let Some(cur) = opaque_tag(current) else {
+        return false;
+    };
     header_value
         .split(',')
         .map(str::trim)
-        .any(|t| t == "*" || (cur.is_some() && resource::parse_version(t) == cur))
+        .any(|t| t == "*" || opaque_tag(t) == Some(cur))
+}
+
+/// The quoted `opaque-tag` of an ETag, without the `W/` weakness prefix.
+fn opaque_tag(etag: &str) -> Option<&str> {
+    let t = etag.trim();
+    let t = t.strip_prefix("W/").unwrap_or(t);
+    (t.len() >= 2 && t.starts_with('"') && t.ends_with('"') && !t[1..t.len() - 1].contains('"'))
+        .then_some(t)
 }
 
 pub(crate) fn store_error(e: StoreError) -> ScimError {
@@ -941,6 +1102,9 @@ pub(crate) fn store_error(e: StoreError) -> ScimError {
         StoreError::Conflict { attribute, value } => {
             ScimError::uniqueness(format!("{attribute} \"{value}\" is already in use"))
         }
+        StoreError::MissingMember { value } => ScimError::invalid_value(format!(
+            "member \"{value}\" is not a user or group of this directory"
+        )),
         StoreError::VersionMismatch { expected, current } => ScimError::precondition_failed(
             format!("expected version {expected}, current {current}"),
         ),

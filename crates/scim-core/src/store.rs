@@ -4,12 +4,17 @@
 //! A store holds the resources of one directory (one tenant). The handler validates every
 //! resource against its schema before it reaches the store; the store keeps resources as
 //! SCIM JSON and enforces what must hold across concurrent requests: uniqueness keys,
-//! compare-and-swap on `meta.version`, and membership cleanup on delete. Each method is one
-//! atomic step: it either happens whole or leaves the store as it was.
+//! compare-and-swap on `meta.version`, group members that exist, and membership cleanup on
+//! delete. Each method is one atomic step: it either happens whole or leaves the store as it
+//! was.
+//!
+//! [`InMemoryStore`] holds its lock only to read or swap shared (`Arc`) resources: filters
+//! and sorting run on a snapshot after the lock is released, so a slow filter delays only
+//! its own request.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -49,6 +54,13 @@ pub enum StoreError {
         expected: String,
         /// The version in the store.
         current: String,
+    },
+    /// A group's `members` names a resource that is neither a user nor a group of the
+    /// directory (it may have been deleted by a concurrent request).
+    #[error("member \"{value}\" is not a user or group of this directory")]
+    MissingMember {
+        /// The member's `value`.
+        value: String,
     },
     /// The backend failed; the text is safe to log.
     #[error("storage backend failed: {0}")]
@@ -95,8 +107,12 @@ pub struct GroupRef {
 /// Implementations must pass the same behaviour as [`InMemoryStore`]: resources are keyed by
 /// kind and `id`; `insert` and `replace` fail with [`StoreError::Conflict`] when another
 /// resource of the same kind holds one of the given uniqueness keys; `replace` and `delete`
-/// compare `meta.version` when asked; `delete` also removes the deleted resource from every
-/// group's `members` (bumping those groups' versions) in the same step.
+/// compare `meta.version` when asked; `insert` and `replace` of a group fail with
+/// [`StoreError::MissingMember`] when one of its `members` is not a stored user or group, checked
+/// in the same atomic step as the write (so that a concurrent delete of that member either
+/// happens before, and the write fails, or after, and the delete removes the membership);
+/// `delete` also removes the deleted resource from every group's `members` (bumping those
+/// groups' versions) in the same step.
 #[async_trait]
 pub trait ResourceStore: Send + Sync {
     /// Inserts a new resource (it carries `id` and `meta`).
@@ -162,7 +178,7 @@ struct Table {
 #[derive(Debug)]
 struct Row {
     seq: u64,
-    resource: Value,
+    resource: Arc<Value>,
     unique: Vec<UniqueKey>,
 }
 
@@ -173,8 +189,10 @@ impl InMemoryStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
-        // A poisoned lock only means another request panicked mid-way; every mutation below
-        // is applied after all checks pass, so the tables are still consistent.
+        // Only map look-ups, `Arc` clones and the swap of checked rows run under this lock:
+        // no filter, sort, schema code or allocation-heavy copy, so nothing there panics on
+        // input. Were the lock poisoned all the same, the tables are still consistent, since
+        // every mutation below is applied after all checks pass.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -191,6 +209,35 @@ fn version_of(resource: &Value) -> &str {
         .pointer("/meta/version")
         .and_then(Value::as_str)
         .unwrap_or("")
+}
+
+/// The `value` of every member of a group resource.
+fn member_values(resource: &Value) -> impl Iterator<Item = &str> {
+    resource
+        .get("members")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.get("value").and_then(Value::as_str))
+}
+
+impl Tables {
+    /// For a group: every member names a stored user or group.
+    fn check_members(&self, kind: &ResourceKind, resource: &Value) -> Result<(), StoreError> {
+        if *kind != ResourceKind::Group {
+            return Ok(());
+        }
+        let exists =
+            |k: &ResourceKind, id: &str| self.kinds.get(k).is_some_and(|t| t.rows.contains_key(id));
+        for value in member_values(resource) {
+            if !exists(&ResourceKind::User, value) && !exists(&ResourceKind::Group, value) {
+                return Err(StoreError::MissingMember {
+                    value: value.to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Table {
@@ -221,7 +268,7 @@ impl Table {
             id,
             Row {
                 seq,
-                resource,
+                resource: Arc::new(resource),
                 unique,
             },
         );
@@ -238,6 +285,7 @@ impl ResourceStore for InMemoryStore {
     ) -> Result<(), StoreError> {
         let id = resource_id(&resource)?.to_owned();
         let mut t = self.lock();
+        t.check_members(kind, &resource)?;
         t.next_seq += 1;
         let seq = t.next_seq;
         let table = t.kinds.entry(kind.clone()).or_default();
@@ -253,11 +301,15 @@ impl ResourceStore for InMemoryStore {
     }
 
     async fn get(&self, kind: &ResourceKind, id: &str) -> Result<Option<Value>, StoreError> {
-        let t = self.lock();
-        Ok(t.kinds
-            .get(kind)
-            .and_then(|table| table.rows.get(id))
-            .map(|r| r.resource.clone()))
+        let shared = {
+            let t = self.lock();
+            t.kinds
+                .get(kind)
+                .and_then(|table| table.rows.get(id))
+                .map(|r| Arc::clone(&r.resource))
+        };
+        // The deep copy happens after the lock is released.
+        Ok(shared.map(|r| (*r).clone()))
     }
 
     async fn replace(
@@ -269,6 +321,7 @@ impl ResourceStore for InMemoryStore {
     ) -> Result<(), StoreError> {
         let id = resource_id(&resource)?.to_owned();
         let mut t = self.lock();
+        t.check_members(kind, &resource)?;
         let table = t.kinds.get_mut(kind).ok_or(StoreError::NotFound)?;
         let row = table.rows.get(&id).ok_or(StoreError::NotFound)?;
         let current = version_of(&row.resource);
@@ -320,23 +373,34 @@ impl ResourceStore for InMemoryStore {
         kind: &ResourceKind,
         query: &StoreQuery<'_>,
     ) -> Result<StorePage, StoreError> {
-        let t = self.lock();
-        let Some(table) = t.kinds.get(kind) else {
-            return Ok(StorePage::default());
-        };
         // A user's `groups` is not stored: it is computed from the groups' members. A filter
-        // that names it is evaluated on the user with `groups` filled in.
-        let memberships = match query.filter {
-            Some(f) if *kind == ResourceKind::User && names_attribute(f, "groups") => {
-                Some(membership_index(&t))
-            }
-            _ => None,
+        // or sort that names it sees the user with `groups` filled in.
+        let wants_groups = *kind == ResourceKind::User
+            && (query.filter.is_some_and(|f| names_attribute(f, "groups"))
+                || query.sort_by.is_some_and(|p| names_path(p, "groups")));
+        // Under the lock: only cheap `Arc` clones. Filtering and sorting run after it.
+        let (rows, groups) = {
+            let t = self.lock();
+            let snapshot = |k: &ResourceKind| -> Vec<(u64, Arc<Value>)> {
+                t.kinds
+                    .get(k)
+                    .map(|table| {
+                        table
+                            .rows
+                            .values()
+                            .map(|r| (r.seq, Arc::clone(&r.resource)))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let groups = wants_groups.then(|| snapshot(&ResourceKind::Group));
+            (snapshot(kind), groups)
         };
-        let matches = |r: &Row| match (query.filter, &memberships) {
-            (None, _) => true,
-            (Some(f), None) => f.matches(&r.resource, query.schema),
-            (Some(f), Some(index)) => {
-                let mut user = r.resource.clone();
+        let memberships = groups.as_deref().map(membership_index);
+        let mut hits: Vec<Hit> = Vec::new();
+        for (seq, resource) in rows {
+            let view = memberships.as_ref().map(|index| {
+                let mut user = (*resource).clone();
                 let id = user
                     .get("id")
                     .and_then(Value::as_str)
@@ -345,18 +409,27 @@ impl ResourceStore for InMemoryStore {
                 if let (Some(groups), Some(obj)) = (index.get(&id), user.as_object_mut()) {
                     obj.insert("groups".into(), groups_value(groups));
                 }
-                f.matches(&user, query.schema)
+                user
+            });
+            let matched = query
+                .filter
+                .is_none_or(|f| f.matches(view.as_ref().unwrap_or(&resource), query.schema));
+            if matched {
+                hits.push(Hit {
+                    seq,
+                    resource,
+                    view,
+                });
             }
-        };
-        let mut hits: Vec<&Row> = table.rows.values().filter(|r| matches(r)).collect();
-        sort_rows(&mut hits, query);
+        }
+        sort_hits(&mut hits, query);
         let total_results = hits.len();
         let skip = query.start_index.saturating_sub(1);
         let resources = hits
             .into_iter()
             .skip(skip)
             .take(query.count)
-            .map(|r| r.resource.clone())
+            .map(|h| (*h.resource).clone())
             .collect();
         Ok(StorePage {
             total_results,
@@ -365,33 +438,32 @@ impl ResourceStore for InMemoryStore {
     }
 
     async fn groups_of(&self, member_id: &str) -> Result<Vec<GroupRef>, StoreError> {
-        let t = self.lock();
-        let Some(groups) = t.kinds.get(&ResourceKind::Group) else {
-            return Ok(Vec::new());
+        // Under the lock: only `Arc` clones; the scan runs after it.
+        let groups: Vec<(u64, Arc<Value>)> = {
+            let t = self.lock();
+            t.kinds
+                .get(&ResourceKind::Group)
+                .map(|g| {
+                    g.rows
+                        .values()
+                        .map(|r| (r.seq, Arc::clone(&r.resource)))
+                        .collect()
+                })
+                .unwrap_or_default()
         };
         let mut found: BTreeMap<u64, GroupRef> = BTreeMap::new();
-        for row in groups.rows.values() {
-            let is_member = row
-                .resource
-                .get("members")
-                .and_then(Value::as_array)
-                .is_some_and(|m| {
-                    m.iter()
-                        .any(|v| v.get("value").and_then(Value::as_str) == Some(member_id))
-                });
-            if is_member {
-                let id = row
-                    .resource
+        for (seq, resource) in &groups {
+            if member_values(resource).any(|v| v == member_id) {
+                let id = resource
                     .get("id")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
-                let display = row
-                    .resource
+                let display = resource
                     .get("displayName")
                     .and_then(Value::as_str)
                     .map(str::to_owned);
-                found.insert(row.seq, GroupRef { id, display });
+                found.insert(*seq, GroupRef { id, display });
             }
         }
         Ok(found.into_values().collect())
@@ -435,26 +507,46 @@ pub fn groups_value(groups: &[GroupRef]) -> Value {
     )
 }
 
+/// Whether `path` names the core attribute `name`.
+fn names_path(path: &AttrPath, name: &str) -> bool {
+    path.name.eq_ignore_ascii_case(name)
+        && path
+            .urn
+            .as_deref()
+            .is_none_or(|u| !u.to_ascii_lowercase().contains(":extension:"))
+}
+
+/// A resource that matched a list query; `view` is the resource with computed attributes
+/// filled in, when the query needs them.
+struct Hit {
+    seq: u64,
+    resource: Arc<Value>,
+    view: Option<Value>,
+}
+
+impl Hit {
+    fn shown(&self) -> &Value {
+        self.view.as_ref().unwrap_or(&self.resource)
+    }
+}
+
 /// member id -> the groups it is a direct member of, in group creation order.
-fn membership_index(t: &Tables) -> HashMap<String, Vec<GroupRef>> {
+fn membership_index(groups: &[(u64, Arc<Value>)]) -> HashMap<String, Vec<GroupRef>> {
     let mut index: HashMap<String, Vec<(u64, GroupRef)>> = HashMap::new();
-    if let Some(groups) = t.kinds.get(&ResourceKind::Group) {
-        for row in groups.rows.values() {
-            let id = row
-                .resource
+    {
+        for (seq, resource) in groups {
+            let id = resource
                 .get("id")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            let display = row
-                .resource
+            let display = resource
                 .get("displayName")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            let members = row.resource.get("members").and_then(Value::as_array);
-            for m in members.into_iter().flatten() {
-                if let Some(member) = m.get("value").and_then(Value::as_str) {
+            for member in member_values(resource) {
+                {
                     index.entry(member.to_owned()).or_default().push((
-                        row.seq,
+                        *seq,
                         GroupRef {
                             id: id.to_owned(),
                             display: display.clone(),
@@ -475,7 +567,7 @@ fn membership_index(t: &Tables) -> HashMap<String, Vec<GroupRef>> {
 
 /// Orders rows by the query's sort attribute (absent values last in either direction), then
 /// by creation order, so that paging is stable.
-fn sort_rows(rows: &mut [&Row], query: &StoreQuery<'_>) {
+fn sort_hits(rows: &mut [Hit], query: &StoreQuery<'_>) {
     let resolved = query
         .sort_by
         .and_then(|p| query.schema.resolve(p).map(|r| (p, r.leaf().clone())));
@@ -483,8 +575,8 @@ fn sort_rows(rows: &mut [&Row], query: &StoreQuery<'_>) {
         let primary = match &resolved {
             None => Ordering::Equal,
             Some((path, def)) => {
-                let va = crate::filter::sort_value(&a.resource, path, query.schema);
-                let vb = crate::filter::sort_value(&b.resource, path, query.schema);
+                let va = crate::filter::sort_value(a.shown(), path, query.schema);
+                let vb = crate::filter::sort_value(b.shown(), path, query.schema);
                 match (va, vb) {
                     (Some(x), Some(y)) => {
                         let o = crate::filter::compare_values(x, y, def);
@@ -501,7 +593,11 @@ fn sort_rows(rows: &mut [&Row], query: &StoreQuery<'_>) {
 }
 
 /// Removes `member_id` from a group's `members`, bumping its version when it changed.
-fn remove_member(group: &mut Value, member_id: &str) {
+fn remove_member(group: &mut Arc<Value>, member_id: &str) {
+    if member_values(group).all(|v| v != member_id) {
+        return;
+    }
+    let group = Arc::make_mut(group);
     let Some(members) = group.get_mut("members").and_then(Value::as_array_mut) else {
         return;
     };

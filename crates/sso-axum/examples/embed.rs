@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use scim_core::{InMemoryStore, ScimConfig, ScimService};
-use sso_axum::{ScimToken, StaticDirectories, TokenHash, scim_router};
+use sso_axum::{ScimRouterConfig, ScimToken, StaticDirectories, TokenHash, scim_router_at};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -14,7 +14,9 @@ async fn main() -> std::io::Result<()> {
     let service = ScimService::new(ScimConfig::default(), Arc::new(InMemoryStore::new()));
     let directories = StaticDirectories::new().with("acme", hash, service);
 
-    let app = axum::Router::new().nest("/scim/v2", scim_router(Arc::new(directories)));
+    // Routes at /scim/v2 (ScimRouterConfig's default mount path), including /scim/v2/.
+    let routes = scim_router_at(Arc::new(directories), ScimRouterConfig::default());
+    let app = axum::Router::new().merge(routes);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
     axum::serve(listener, app).await
 }

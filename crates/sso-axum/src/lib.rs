@@ -34,7 +34,11 @@
 //! ## Limitations
 //!
 //! - Without [`ScimRouterConfig::public_base_url`] the `meta.location` URLs use plain
-//!   `http` and the request's `Host` header; set the public URL behind a TLS proxy.
+//!   `http` and the request's `Host` header; set the public URL behind a TLS proxy. The Host
+//!   header shapes only its own response: nothing derived from it is stored.
+//! - Nested with `Router::nest`, the routes do not see `{mount}/` (axum routes the root with a
+//!   trailing slash to the host's fallback); [`scim_router_at`], merged instead of nested,
+//!   serves it like the root.
 //! - SAML, OpenID Connect and home-realm discovery routes are planned, not present.
 
 mod directory;
@@ -43,6 +47,7 @@ mod token;
 
 pub use directory::{DirectoryResolver, ResolvedDirectory, StaticDirectories};
 pub use scim::{
-    CORRELATION_ID_HEADER, DEFAULT_MOUNT_PATH, ScimRouterConfig, scim_router, scim_router_with,
+    CORRELATION_ID_HEADER, DEFAULT_MOUNT_PATH, ScimRouterConfig, scim_router, scim_router_at,
+    scim_router_with,
 };
 pub use token::{ScimToken, TokenHash, TokenHashError};

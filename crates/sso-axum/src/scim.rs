@@ -60,7 +60,11 @@ pub fn scim_router(directories: Arc<dyn DirectoryResolver>) -> Router {
     scim_router_with(directories, ScimRouterConfig::default())
 }
 
-/// The SCIM routes with an explicit configuration.
+/// The SCIM routes with an explicit configuration, to nest at `config.mount_path`.
+///
+/// axum's `Router::nest` does not route `{mount}/` (the root with a trailing slash) into the
+/// nested router, so such a request gets the host's fallback (axum's empty 404).
+/// [`scim_router_at`] serves it too.
 pub fn scim_router_with(
     directories: Arc<dyn DirectoryResolver>,
     config: ScimRouterConfig,
@@ -68,6 +72,7 @@ pub fn scim_router_with(
     let state = Arc::new(RouterState {
         directories,
         config,
+        mounted_at: None,
     });
     Router::new()
         .route("/", any(handle_scim))
@@ -75,9 +80,49 @@ pub fn scim_router_with(
         .with_state(state)
 }
 
+/// The SCIM routes already placed at `config.mount_path` (such as `/scim/v2`): merge them
+/// into the host's router instead of nesting. Every path under the mount path is served,
+/// including the root with a trailing slash (`/scim/v2/` is answered as `/scim/v2`, after
+/// authentication).
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use sso_axum::{ScimRouterConfig, StaticDirectories, scim_router_at};
+/// let app: axum::Router = axum::Router::new().merge(scim_router_at(
+///     Arc::new(StaticDirectories::new()),
+///     ScimRouterConfig::default(),
+/// ));
+/// ```
+pub fn scim_router_at(directories: Arc<dyn DirectoryResolver>, config: ScimRouterConfig) -> Router {
+    let mount = format!("/{}", config.mount_path.trim_matches('/'));
+    let state = Arc::new(RouterState {
+        directories,
+        config,
+        mounted_at: Some(mount.clone()),
+    });
+    let root_routes = if mount == "/" {
+        vec!["/".to_owned()]
+    } else {
+        vec![mount.clone(), format!("{mount}/")]
+    };
+    let mut router = Router::new();
+    for path in root_routes {
+        router = router.route(&path, any(handle_scim));
+    }
+    router
+        .route(
+            &format!("{}/{{*path}}", mount.trim_end_matches('/')),
+            any(handle_scim),
+        )
+        .with_state(state)
+}
+
 struct RouterState {
     directories: Arc<dyn DirectoryResolver>,
     config: ScimRouterConfig,
+    /// The mount path when the routes are merged at it ([`scim_router_at`]); `None` when
+    /// they are nested, where axum has stripped the prefix already.
+    mounted_at: Option<String>,
 }
 
 async fn handle_scim(State(state): State<Arc<RouterState>>, request: Request) -> Response {
@@ -150,7 +195,7 @@ async fn dispatch(state: &RouterState, request: Request) -> Result<(String, Resp
 
     let mut scim_request = http::Request::new(body);
     *scim_request.method_mut() = parts.method;
-    *scim_request.uri_mut() = relative_uri(&parts.uri);
+    *scim_request.uri_mut() = relative_uri(&parts.uri, state.mounted_at.as_deref());
     *scim_request.headers_mut() = parts.headers;
     let response = service.handle(&base_url, scim_request).await;
     Ok((directory_id, into_axum(response)))
@@ -195,11 +240,22 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
-/// The path and query of the request inside the router, which is what the service expects.
-fn relative_uri(uri: &Uri) -> Uri {
-    uri.path_and_query()
-        .map(|pq| Uri::from(pq.clone()))
-        .unwrap_or_else(|| Uri::from_static("/"))
+/// The path and query of the request below the SCIM root, which is what the service
+/// expects: the mount path is removed when the routes were merged rather than nested.
+fn relative_uri(uri: &Uri, mounted_at: Option<&str>) -> Uri {
+    let Some(pq) = uri.path_and_query() else {
+        return Uri::from_static("/");
+    };
+    let Some(mount) = mounted_at.map(|m| m.trim_end_matches('/')) else {
+        return Uri::from(pq.clone());
+    };
+    let rest = pq.path().strip_prefix(mount).unwrap_or(pq.path());
+    let path = if rest.is_empty() { "/" } else { rest };
+    let text = match pq.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    text.parse().unwrap_or_else(|_| Uri::from_static("/"))
 }
 
 /// The absolute URL of the SCIM root for this request.
@@ -228,12 +284,16 @@ fn base_url(state: &RouterState, request: &Request) -> Result<String, ScimError>
         ));
     }
 
-    // axum records the path before nesting stripped the prefix.
-    let mount = request
-        .extensions()
-        .get::<OriginalUri>()
-        .and_then(|o| mount_prefix(o.0.path(), request.uri().path()))
-        .unwrap_or_else(|| state.config.mount_path.clone());
+    // Merged routes know their mount path; for nested ones axum records the path before
+    // nesting stripped the prefix.
+    let mount = match &state.mounted_at {
+        Some(m) => m.clone(),
+        None => request
+            .extensions()
+            .get::<OriginalUri>()
+            .and_then(|o| mount_prefix(o.0.path(), request.uri().path()))
+            .unwrap_or_else(|| state.config.mount_path.clone()),
+    };
     Ok(format!("http://{host}{}", mount.trim_end_matches('/')))
 }
 

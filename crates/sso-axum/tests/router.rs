@@ -10,7 +10,7 @@ use scim_core::{InMemoryStore, ScimConfig, ScimService};
 use serde_json::{Value, json};
 use sso_axum::{
     CORRELATION_ID_HEADER, ScimRouterConfig, ScimToken, StaticDirectories, scim_router,
-    scim_router_with,
+    scim_router_at, scim_router_with,
 };
 use tower::ServiceExt as _;
 
@@ -181,4 +181,167 @@ impl<I: Iterator + Unpin> futures_core::Stream for IterStream<I> {
     ) -> std::task::Poll<Option<Self::Item>> {
         std::task::Poll::Ready(self.0.next())
     }
+}
+
+fn authed(method: http::Method, uri: &str, host: &str, body: Option<Value>) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, host)
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"));
+    if body.is_some() {
+        b = b.header(header::CONTENT_TYPE, "application/scim+json");
+    }
+    build(
+        b,
+        body.map(|v| Body::from(v.to_string()))
+            .unwrap_or_else(Body::empty),
+    )
+}
+
+/// `GET /scim/v2/` is the SCIM root like `GET /scim/v2`: authenticated first, then a SCIM
+/// error body, never axum's empty 404.
+#[tokio::test]
+async fn the_root_with_a_trailing_slash_is_served_like_the_root() {
+    let app = Router::new().merge(scim_router_at(
+        directories(1024),
+        ScimRouterConfig::default(),
+    ));
+    for uri in ["/scim/v2", "/scim/v2/"] {
+        let (status, _, body) = call(
+            app.clone(),
+            build(
+                Request::get(uri).header(header::HOST, "a.example"),
+                Body::empty(),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert_eq!(body["status"], json!("401"), "{uri}");
+        let (status, _, body) = call(
+            app.clone(),
+            authed(http::Method::GET, uri, "a.example", None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(
+            body["schemas"],
+            json!(["urn:ietf:params:scim:api:messages:2.0:Error"]),
+            "{uri}"
+        );
+        assert_eq!(body["status"], json!("404"), "{uri}");
+    }
+    // Other paths with a trailing slash reach the service too.
+    let (status, _, body) = call(
+        app.clone(),
+        authed(
+            http::Method::GET,
+            "/scim/v2/ServiceProviderConfig/",
+            "a.example",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["patch"]["supported"], json!(true));
+    // Merged routes strip the mount path, keep the query, and build locations under it.
+    let (status, headers, user) = call(
+        app.clone(),
+        authed(
+            http::Method::POST,
+            "/scim/v2/Users",
+            "a.example",
+            Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "m" })),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let id = user["id"].as_str().expect("id");
+    assert_eq!(
+        headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+        Some(format!("http://a.example/scim/v2/Users/{id}").as_str())
+    );
+    let (status, _, list) = call(
+        app.clone(),
+        authed(
+            http::Method::GET,
+            "/scim/v2/Users?filter=userName%20eq%20%22nobody%22",
+            "a.example",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["totalResults"], json!(0));
+}
+
+/// The Host header of one request never reaches another response: locations and `$ref`
+/// come from the current request.
+#[tokio::test]
+async fn a_forged_host_is_not_persisted_in_locations_or_refs() {
+    let app = app();
+    let (status, headers, user) = call(
+        app.clone(),
+        authed(
+            http::Method::POST,
+            "/scim/v2/Users",
+            "evil.example",
+            Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "h" })),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let uid = user["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+        Some(format!("http://evil.example/scim/v2/Users/{uid}").as_str())
+    );
+    let (status, _, group) = call(
+        app.clone(),
+        authed(
+            http::Method::POST,
+            "/scim/v2/Groups",
+            "evil.example",
+            Some(
+                json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                         "displayName": "g", "members": [{ "value": uid }] }),
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    let gid = group["id"].as_str().expect("id").to_owned();
+
+    let good = "http://app.example.com/scim/v2";
+    let (_, _, u) = call(
+        app.clone(),
+        authed(
+            http::Method::GET,
+            &format!("/scim/v2/Users/{uid}"),
+            "app.example.com",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(u["meta"]["location"], json!(format!("{good}/Users/{uid}")));
+    assert_eq!(
+        u["groups"][0]["$ref"],
+        json!(format!("{good}/Groups/{gid}"))
+    );
+    let (_, _, g) = call(
+        app.clone(),
+        authed(
+            http::Method::GET,
+            &format!("/scim/v2/Groups/{gid}"),
+            "app.example.com",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(g["meta"]["location"], json!(format!("{good}/Groups/{gid}")));
+    assert_eq!(
+        g["members"][0]["$ref"],
+        json!(format!("{good}/Users/{uid}"))
+    );
+    assert!(!g.to_string().contains("evil.example"), "{g}");
 }

@@ -18,7 +18,7 @@ use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
 use scim_core::{InMemoryStore, ScimConfig, ScimService};
-use sso_axum::{DEFAULT_MOUNT_PATH, ScimRouterConfig, StaticDirectories, scim_router_with};
+use sso_axum::{DEFAULT_MOUNT_PATH, ScimRouterConfig, StaticDirectories, scim_router_at};
 use tokio::net::TcpListener;
 
 mod config;
@@ -41,10 +41,8 @@ pub fn app(config: &DemoConfig) -> Router {
 
     Router::new()
         .route("/", get(move || async move { Html(page) }))
-        .nest(
-            DEFAULT_MOUNT_PATH,
-            scim_router_with(Arc::new(directories), router_config),
-        )
+        // Merged, not nested, so that `/scim/v2/` reaches the SCIM routes too.
+        .merge(scim_router_at(Arc::new(directories), router_config))
 }
 
 /// Serves the demo on `listener` until Ctrl-C, then finishes the requests in flight.
