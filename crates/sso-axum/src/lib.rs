@@ -39,7 +39,9 @@
 
 mod directory;
 mod scim;
-mod token;
+// The token types live in tenant-config, which stores their hashes; re-exported here so that
+// `sso_axum::ScimToken` keeps working.
+use tenant_config::token;
 
 pub use directory::{DirectoryResolver, ResolvedDirectory, StaticDirectories};
 pub use scim::{
