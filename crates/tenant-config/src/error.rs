@@ -71,6 +71,14 @@ pub enum TenantError {
         /// Which check failed.
         reason: String,
     },
+    /// IdP metadata could not be fetched or used.
+    #[error("metadata from {url}: {reason}")]
+    Metadata {
+        /// The metadata URL.
+        url: String,
+        /// Which check failed.
+        reason: String,
+    },
     /// The storage backend failed; the text is safe to log.
     #[error("storage backend failed: {0}")]
     Backend(String),

@@ -106,6 +106,15 @@ pub enum Event {
         /// The failed check, as the protocol crate's error names it.
         reason: String,
     },
+    /// A metadata refresh changed a connection's trusted certificates.
+    CertificatesChanged {
+        /// The connection.
+        connection: ConnectionId,
+        /// SHA-256 fingerprints of the certificates now trusted that were not before.
+        added: Vec<String>,
+        /// SHA-256 fingerprints of the certificates no longer trusted.
+        removed: Vec<String>,
+    },
     /// A trusted certificate of a connection expires soon (or has expired).
     CertificateExpiring {
         /// The connection.

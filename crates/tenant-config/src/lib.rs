@@ -6,6 +6,7 @@ pub mod error;
 pub mod events;
 pub mod id;
 pub mod memory;
+pub mod metadata;
 pub mod model;
 pub mod redirect;
 pub mod secret;
@@ -18,6 +19,7 @@ pub use error::TenantError;
 pub use events::{Event, EventPublisher, EventRecord, EventSink, EventingStore};
 pub use id::{ConnectionId, DirectoryId, DomainName, OrganizationId, TokenId};
 pub use memory::InMemoryTenantStore;
+pub use metadata::{HttpResponse, HttpTransport, MetadataRefresher};
 pub use model::{
     AttributeMapping, ClaimMapping, Connection, Domain, OidcConnection, Organization, Protocol,
     ProviderProfile, SamlConnection, ScimDirectory, SpKeyPair, TrustedCertificate, Verification,
