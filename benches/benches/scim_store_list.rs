@@ -49,6 +49,10 @@ async fn load(store: &SqlStore, n: usize) -> SqlResourceStore {
     for h in handles {
         h.await.unwrap_or_else(|e| panic!("load: {e}"));
     }
+    store
+        .analyze()
+        .await
+        .unwrap_or_else(|e| panic!("analyze: {e}"));
     scim
 }
 

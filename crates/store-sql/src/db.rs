@@ -114,6 +114,16 @@ impl SqlStore {
             .collect()
     }
 
+    /// Refreshes the query planner's statistics. Call it after a bulk load (such as a first
+    /// SCIM sync of a large directory); Postgres' autovacuum also does it, later.
+    pub async fn analyze(&self) -> Result<(), SqlError> {
+        sqlx::query("ANALYZE")
+            .execute(&self.pool)
+            .await
+            .map_err(SqlError::backend)?;
+        Ok(())
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -1,7 +1,8 @@
 //! The schema, as numbered migrations with one script per backend.
 //!
 //! Rows keep each record as JSON in `body`, beside the columns that are looked up, ordered
-//! or must be unique. Text that is compared or ordered uses byte order (SQLite's `BINARY`,
+//! or must be unique. The lookup indexes of SCIM resources end in `seq`, so that an equality
+//! lookup also yields its rows in list order and `LIMIT` needs no sort. Text that is compared or ordered uses byte order (SQLite's `BINARY`,
 //! Postgres' `"C"` collation), which is the code-point order the SCIM engine uses.
 
 /// One migration.
@@ -83,13 +84,13 @@ CREATE TABLE scim_resources (
     display_name_fold TEXT,
     UNIQUE (directory_id, kind, id)
 );
-CREATE INDEX scim_resources_id_fold ON scim_resources (directory_id, kind, id_fold);
-CREATE INDEX scim_resources_user_name ON scim_resources (directory_id, kind, user_name);
-CREATE INDEX scim_resources_user_name_fold ON scim_resources (directory_id, kind, user_name_fold);
-CREATE INDEX scim_resources_external_id ON scim_resources (directory_id, kind, external_id);
-CREATE INDEX scim_resources_external_id_fold ON scim_resources (directory_id, kind, external_id_fold);
-CREATE INDEX scim_resources_display_name ON scim_resources (directory_id, kind, display_name);
-CREATE INDEX scim_resources_display_name_fold ON scim_resources (directory_id, kind, display_name_fold);
+CREATE INDEX scim_resources_id_fold ON scim_resources (directory_id, kind, id_fold, seq);
+CREATE INDEX scim_resources_user_name ON scim_resources (directory_id, kind, user_name, seq);
+CREATE INDEX scim_resources_user_name_fold ON scim_resources (directory_id, kind, user_name_fold, seq);
+CREATE INDEX scim_resources_external_id ON scim_resources (directory_id, kind, external_id, seq);
+CREATE INDEX scim_resources_external_id_fold ON scim_resources (directory_id, kind, external_id_fold, seq);
+CREATE INDEX scim_resources_display_name ON scim_resources (directory_id, kind, display_name, seq);
+CREATE INDEX scim_resources_display_name_fold ON scim_resources (directory_id, kind, display_name_fold, seq);
 CREATE TABLE scim_unique (
     directory_id TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -172,13 +173,13 @@ CREATE TABLE scim_resources (
     display_name_fold TEXT COLLATE "C",
     UNIQUE (directory_id, kind, id)
 );
-CREATE INDEX scim_resources_id_fold ON scim_resources (directory_id, kind, id_fold);
-CREATE INDEX scim_resources_user_name ON scim_resources (directory_id, kind, user_name);
-CREATE INDEX scim_resources_user_name_fold ON scim_resources (directory_id, kind, user_name_fold);
-CREATE INDEX scim_resources_external_id ON scim_resources (directory_id, kind, external_id);
-CREATE INDEX scim_resources_external_id_fold ON scim_resources (directory_id, kind, external_id_fold);
-CREATE INDEX scim_resources_display_name ON scim_resources (directory_id, kind, display_name);
-CREATE INDEX scim_resources_display_name_fold ON scim_resources (directory_id, kind, display_name_fold);
+CREATE INDEX scim_resources_id_fold ON scim_resources (directory_id, kind, id_fold, seq);
+CREATE INDEX scim_resources_user_name ON scim_resources (directory_id, kind, user_name, seq);
+CREATE INDEX scim_resources_user_name_fold ON scim_resources (directory_id, kind, user_name_fold, seq);
+CREATE INDEX scim_resources_external_id ON scim_resources (directory_id, kind, external_id, seq);
+CREATE INDEX scim_resources_external_id_fold ON scim_resources (directory_id, kind, external_id_fold, seq);
+CREATE INDEX scim_resources_display_name ON scim_resources (directory_id, kind, display_name, seq);
+CREATE INDEX scim_resources_display_name_fold ON scim_resources (directory_id, kind, display_name_fold, seq);
 CREATE TABLE scim_unique (
     directory_id TEXT COLLATE "C" NOT NULL,
     kind TEXT COLLATE "C" NOT NULL,

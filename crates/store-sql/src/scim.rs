@@ -462,27 +462,18 @@ impl ResourceStore for SqlResourceStore {
                 .unwrap_or_default()
         );
 
-        // SQL answers alone: count, then read one page.
+        // SQL answers alone: one statement reads the page with the total beside each row; a
+        // separate count is needed only when the page is empty.
         if pushed.exact && query.sort_by.is_none() && !needs_groups {
-            let mut tx = self.begin().await?;
-            let count_sql = format!("SELECT COUNT(*) FROM scim_resources WHERE {where_clause}");
-            let mut q = sqlx::query(&count_sql)
-                .bind(self.directory.clone())
-                .bind(kind_name.clone());
-            for b in &pushed.binds {
-                q = q.bind(b.clone());
-            }
-            let total: i64 = q
-                .fetch_one(&mut *tx)
-                .await
-                .and_then(|r| r.try_get(0))
-                .map_err(backend)?;
+            let skip = query.start_index.saturating_sub(1);
             let mut resources = Vec::new();
+            let mut total = None;
             if query.count > 0 {
                 let page_sql = format!(
-                    "SELECT body FROM scim_resources WHERE {where_clause} ORDER BY seq LIMIT {} OFFSET {}",
-                    query.count,
-                    query.start_index.saturating_sub(1)
+                    "SELECT body, COUNT(*) OVER () AS total FROM scim_resources WHERE {where_clause} \
+                     ORDER BY seq LIMIT {} OFFSET {}",
+                    sql_int(query.count),
+                    sql_int(skip)
                 );
                 let mut q = sqlx::query(&page_sql)
                     .bind(self.directory.clone())
@@ -490,10 +481,31 @@ impl ResourceStore for SqlResourceStore {
                 for b in &pushed.binds {
                     q = q.bind(b.clone());
                 }
-                let rows = q.fetch_all(&mut *tx).await.map_err(backend)?;
+                let rows = q.fetch_all(&self.db.pool).await.map_err(backend)?;
+                if let Some(first) = rows.first() {
+                    total = Some(first.try_get::<i64, _>("total").map_err(backend)?);
+                } else if skip == 0 {
+                    total = Some(0);
+                }
                 resources = rows.iter().map(parse_body).collect::<Result<_, _>>()?;
             }
-            tx.commit().await.map_err(backend)?;
+            let total = match total {
+                Some(t) => t,
+                None => {
+                    let count_sql =
+                        format!("SELECT COUNT(*) FROM scim_resources WHERE {where_clause}");
+                    let mut q = sqlx::query(&count_sql)
+                        .bind(self.directory.clone())
+                        .bind(kind_name.clone());
+                    for b in &pushed.binds {
+                        q = q.bind(b.clone());
+                    }
+                    q.fetch_one(&self.db.pool)
+                        .await
+                        .and_then(|r| r.try_get(0))
+                        .map_err(backend)?
+                }
+            };
             return Ok(StorePage {
                 total_results: usize::try_from(total).unwrap_or(0),
                 resources,
@@ -503,7 +515,7 @@ impl ResourceStore for SqlResourceStore {
         // Otherwise read the candidates (bounded) and finish in the engine.
         let scan_sql = format!(
             "SELECT seq, body FROM scim_resources WHERE {where_clause} ORDER BY seq LIMIT {}",
-            self.options.max_scan.saturating_add(1)
+            sql_int(self.options.max_scan.saturating_add(1))
         );
         let mut q = sqlx::query(&scan_sql)
             .bind(self.directory.clone())
@@ -581,6 +593,11 @@ impl ResourceStore for SqlResourceStore {
             })
             .collect()
     }
+}
+
+/// A count for `LIMIT` or `OFFSET`: both databases take at most `i64::MAX`.
+fn sql_int(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Orders hits as scim-core's in-memory store does: by the sort value (absent last in both

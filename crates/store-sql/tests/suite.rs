@@ -104,6 +104,7 @@ async fn sqlite_file_migrates_from_empty_and_keeps_data_across_reopen() {
     );
     assert_eq!(body["Resources"][0]["userName"], json!("kept@acme.example"));
     run_suite(&store).await;
+    assert_eq!(store.analyze().await, Ok(()));
     store.close().await;
     std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
 }
@@ -121,6 +122,7 @@ async fn postgres_migrates_from_an_empty_database_once() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(second.applied_migrations().await, Ok(vec![1]));
     run_suite(&second).await;
+    assert_eq!(second.analyze().await, Ok(()));
 }
 
 #[tokio::test]
@@ -378,6 +380,22 @@ async fn engine_scans_are_bounded() {
                 .await
                 .map(|p| p.total_results),
             Ok(0)
+        );
+        // Pages far past the end are empty, not errors.
+        let filter =
+            scim_core::parse_filter("userName sw \"user\"").unwrap_or_else(|e| panic!("{e}"));
+        let q = StoreQuery {
+            schema: &schema,
+            filter: Some(&filter),
+            sort_by: None,
+            descending: false,
+            start_index: usize::MAX,
+            count: usize::MAX,
+        };
+        let page = scim.list(&scim_core::ResourceKind::User, &q).await;
+        assert_eq!(
+            page.map(|p| (p.total_results, p.resources.len())),
+            Ok((8, 0))
         );
         // Engine over every row: refused.
         assert!(
