@@ -73,49 +73,24 @@ impl SqlStore {
     ) -> Result<(), TenantError> {
         let mut tx = self.begin().await?;
         org_exists(&mut tx, org).await?;
-        let current = sqlx::query(&format!(
-            "SELECT organization_id FROM {table} WHERE id = $1"
+        // One statement inserts or updates; a row of another organization is left alone and
+        // reported, also when two callers race on a new id.
+        let done = sqlx::query(&format!(
+            "INSERT INTO {table} (id, organization_id, body) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body \
+             WHERE {table}.organization_id = excluded.organization_id"
         ))
         .bind(id.to_owned())
-        .fetch_optional(&mut *tx)
+        .bind(org.as_str().to_owned())
+        .bind(body)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        match current {
-            Some(row) => {
-                let owner: String = row.try_get(0).map_err(backend)?;
-                if owner != org.as_str() {
-                    return Err(TenantError::Conflict {
-                        what,
-                        value: id.to_owned(),
-                    });
-                }
-                sqlx::query(&format!("UPDATE {table} SET body = $1 WHERE id = $2"))
-                    .bind(body)
-                    .bind(id.to_owned())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-            }
-            None => {
-                sqlx::query(&format!(
-                    "INSERT INTO {table} (id, organization_id, body) VALUES ($1, $2, $3)"
-                ))
-                .bind(id.to_owned())
-                .bind(org.as_str().to_owned())
-                .bind(body)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        TenantError::Conflict {
-                            what,
-                            value: id.to_owned(),
-                        }
-                    } else {
-                        backend(e)
-                    }
-                })?;
-            }
+        if done.rows_affected() == 0 {
+            return Err(TenantError::Conflict {
+                what,
+                value: id.to_owned(),
+            });
         }
         tx.commit().await.map_err(backend)
     }
