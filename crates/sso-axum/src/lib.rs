@@ -22,7 +22,9 @@
 //!
 //! - Tokens are stored only as SHA-256 hashes ([`TokenHash`]). A presented token is hashed
 //!   and compared against every stored hash in constant time, with no early exit.
-//! - A token selects exactly one directory ([`DirectoryResolver`]); the request then reaches
+//! - A token selects exactly one directory ([`DirectoryResolver`]): from a fixed list
+//!   ([`StaticDirectories`]) or from tenant-config's store ([`TenantDirectories`], which
+//!   honours token rotation and disabled directories); the request then reaches
 //!   only that directory's [`ScimService`](scim_core::ScimService).
 //! - A missing or unknown token is answered with 401, an RFC 7644 error body and
 //!   `WWW-Authenticate: Bearer`, before the body is read.
@@ -43,11 +45,15 @@
 
 mod directory;
 mod scim;
-mod token;
+mod tenant_directories;
+// The token types live in tenant-config, which stores their hashes; re-exported here so that
+// `sso_axum::ScimToken` keeps working.
+use tenant_config::token;
 
 pub use directory::{DirectoryResolver, ResolvedDirectory, StaticDirectories};
 pub use scim::{
     CORRELATION_ID_HEADER, DEFAULT_MOUNT_PATH, ScimRouterConfig, scim_router, scim_router_at,
     scim_router_with,
 };
+pub use tenant_directories::{ResourceStoreFactory, TenantDirectories};
 pub use token::{ScimToken, TokenHash, TokenHashError};

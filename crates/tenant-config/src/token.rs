@@ -1,12 +1,17 @@
-//! SCIM bearer tokens: the secret a client presents and the SHA-256 hash that is stored.
+//! SCIM bearer tokens: the secret a client presents, the SHA-256 hash that is stored, and the
+//! stored record with its expiry for two-phase rotation.
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
+use time::OffsetDateTime;
+
+use crate::id::{DirectoryId, TokenId};
 
 /// How many random bytes a generated token carries.
 const TOKEN_RANDOM_BYTES: usize = 32;
@@ -49,9 +54,29 @@ impl fmt::Debug for ScimToken {
     }
 }
 
+/// The prefix of tokens that [`crate::Tenants`] generates, so that secret scanners and
+/// people recognize them.
+pub const TOKEN_PREFIX: &str = "gh_scim_";
+
 /// The SHA-256 hash of a [`ScimToken`].
-#[derive(Clone, Copy)]
+///
+/// It serializes as 64 lower-case hex digits.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct TokenHash([u8; 32]);
+
+impl TryFrom<String> for TokenHash {
+    type Error = TokenHashError;
+    fn try_from(value: String) -> Result<Self, TokenHashError> {
+        Self::from_hex(&value)
+    }
+}
+
+impl From<TokenHash> for String {
+    fn from(h: TokenHash) -> String {
+        h.to_hex()
+    }
+}
 
 impl TokenHash {
     /// A hash from its 32 raw bytes.
@@ -76,6 +101,36 @@ impl TokenHash {
     /// The raw bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
+    }
+
+    /// The first 8 bytes in hex: the index a store looks tokens up by. The full hash is then
+    /// compared in constant time.
+    pub fn lookup_key(&self) -> String {
+        hex::encode(&self.0[..8])
+    }
+}
+
+/// A stored SCIM token: its hash, never the token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredToken {
+    /// The record's id.
+    pub id: TokenId,
+    /// The directory the token opens.
+    pub directory: DirectoryId,
+    /// The SHA-256 hash of the token.
+    pub hash: TokenHash,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// After this instant the token is refused (set when a rotation begins).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl StoredToken {
+    /// Whether the token is usable at `now`.
+    pub fn is_active(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.is_none_or(|t| now < t)
     }
 }
 
