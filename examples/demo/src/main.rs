@@ -8,7 +8,7 @@ use clap::Parser;
 use gatehouse_demo::DemoConfig;
 use tracing_subscriber::EnvFilter;
 
-/// Serve SCIM 2.0 for the organizations in a configuration file, on an in-memory store.
+/// Serve SCIM 2.0 for the organizations in a configuration file, on SQLite or Postgres.
 #[derive(Parser)]
 #[command(name = "gatehouse-demo", version)]
 struct Args {
@@ -18,6 +18,9 @@ struct Args {
     /// The address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// The database: `sqlite://FILE?mode=rwc` or `postgres://USER@HOST:PORT/DB`.
+    #[arg(long, value_name = "URL", default_value = gatehouse_demo::DEFAULT_DATABASE)]
+    database: String,
 }
 
 #[tokio::main]
@@ -34,6 +37,13 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "cannot load the configuration");
+            return ExitCode::FAILURE;
+        }
+    };
+    let store = match gatehouse_demo::open_database(&args.database).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot open the database");
             return ExitCode::FAILURE;
         }
     };
@@ -54,7 +64,8 @@ async fn main() -> ExitCode {
     }
     tracing::info!(config = %path.display(), "listening on http://{local}/ (SCIM at http://{local}/scim/v2)");
 
-    match gatehouse_demo::serve(config, listener).await {
+    tracing::info!(backend = ?store.backend(), "database open");
+    match gatehouse_demo::serve(config, store, listener).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "server failed");
