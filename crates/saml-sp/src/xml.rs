@@ -83,6 +83,10 @@ pub struct Element {
     pub children: Vec<NodeId>,
     /// The parent element (`None` for the root).
     pub parent: Option<NodeId>,
+    /// Byte offset just after the start tag in the input.
+    pub(crate) start_tag_end: usize,
+    /// Byte offset just after the end tag in the input.
+    pub(crate) end: usize,
 }
 
 /// An attribute with its resolved namespace.
@@ -324,12 +328,12 @@ impl<'l> Parser<'l> {
                 }
                 Event::DocType(_) => return Err(SamlError::DtdForbidden),
                 Event::PI(_) => return Err(SamlError::ProcessingInstructionForbidden),
-                Event::Start(start) => self.start(&start)?,
+                Event::Start(start) => self.start(&start, offset(&reader))?,
                 Event::Empty(start) => {
-                    self.start(&start)?;
-                    self.end();
+                    self.start(&start, offset(&reader))?;
+                    self.end(offset(&reader));
                 }
-                Event::End(_) => self.end(),
+                Event::End(_) => self.end(offset(&reader)),
                 Event::Text(t) => {
                     let raw = std::str::from_utf8(&t)
                         .map_err(|e| SamlError::UnsupportedEncoding(e.to_string()))?;
@@ -412,7 +416,7 @@ impl<'l> Parser<'l> {
         self.push_child(parent, Node::Text(value.to_owned()))
     }
 
-    fn start(&mut self, start: &BytesStart<'_>) -> Result<()> {
+    fn start(&mut self, start: &BytesStart<'_>, start_tag_end: usize) -> Result<()> {
         self.seen_content = true;
         if self.stack.is_empty() && self.root.is_some() {
             return Err(SamlError::MalformedXml("more than one root element".into()));
@@ -514,6 +518,8 @@ impl<'l> Parser<'l> {
             namespace_declarations: declarations,
             children: Vec::new(),
             parent: self.stack.last().copied(),
+            start_tag_end,
+            end: start_tag_end,
         };
         let id = self.add_node(Node::Element(element))?;
         match self.stack.last().copied() {
@@ -528,8 +534,12 @@ impl<'l> Parser<'l> {
         Ok(())
     }
 
-    fn end(&mut self) {
-        self.stack.pop();
+    fn end(&mut self, end: usize) {
+        if let Some(id) = self.stack.pop()
+            && let Node::Element(e) = &mut self.nodes[id.0]
+        {
+            e.end = end;
+        }
         if let Some(mark) = self.scope_marks.pop() {
             self.scopes.truncate(mark);
         }
@@ -554,6 +564,11 @@ impl<'l> Parser<'l> {
             },
         }
     }
+}
+
+/// The reader's position in the input, in bytes.
+fn offset(reader: &Reader<&[u8]>) -> usize {
+    usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX)
 }
 
 /// Splits `prefix:local`, refusing empty parts and more than one colon.
