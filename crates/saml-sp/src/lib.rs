@@ -3,9 +3,19 @@
 pub mod c14n;
 pub mod dsig;
 pub mod error;
+pub mod response;
+pub mod store;
 pub mod xml;
 
 pub use error::{Result, SamlError};
+pub use response::{
+    IdentityProvider, NameId, ResponseValidator, SamlAttribute, ServiceProvider, SignaturePolicy,
+    ValidationOptions, VerifiedAssertion,
+};
+pub use store::{
+    Clock, FixedClock, InMemoryReplayCache, InMemoryRequestStore, ReplayCache, RequestStore,
+    SystemClock,
+};
 
 /// The SAML 2.0 assertion namespace.
 pub const SAML_ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
