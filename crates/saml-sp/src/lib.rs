@@ -1,13 +1,17 @@
 #![doc = include_str!("../README.md")]
 
+pub mod authn;
 pub mod c14n;
 pub mod dsig;
 pub mod error;
+pub mod metadata;
 pub mod response;
 pub mod store;
 pub mod xml;
 
+pub use authn::AuthnRequest;
 pub use error::{Result, SamlError};
+pub use metadata::{IdpMetadata, SpMetadata};
 pub use response::{
     IdentityProvider, NameId, ResponseValidator, SamlAttribute, ServiceProvider, SignaturePolicy,
     ValidationOptions, VerifiedAssertion,
