@@ -6,6 +6,8 @@
 //! entity references other than the five predefined ones, non-UTF-8 input, and any input
 //! beyond the size, depth, attribute and node limits of [`XmlLimits`].
 
+use std::borrow::Cow;
+
 use quick_xml::Reader;
 use quick_xml::escape::{EscapeError, unescape};
 use quick_xml::events::{BytesStart, Event};
@@ -142,7 +144,11 @@ impl Document {
         }
         let text = std::str::from_utf8(input)
             .map_err(|e| SamlError::UnsupportedEncoding(format!("input is not UTF-8: {e}")))?;
-        Parser::new(limits).run(text)
+        let mut parser = Parser::new(limits);
+        parser
+            .nodes
+            .reserve((input.len() / 48).min(limits.max_nodes));
+        parser.run(text)
     }
 
     /// The root element.
@@ -353,7 +359,10 @@ impl<'l> Parser<'l> {
                     check_chars(raw)?;
                     // Comments outside the root element are never part of a signed subtree.
                     if let Some(&parent) = self.stack.last() {
-                        self.push_child(parent, Node::Comment(normalize_line_ends(raw)))?;
+                        self.push_child(
+                            parent,
+                            Node::Comment(normalize_line_ends(raw).into_owned()),
+                        )?;
                     }
                 }
                 Event::Eof => break,
@@ -626,17 +635,20 @@ fn check_chars(s: &str) -> Result<()> {
 }
 
 /// XML 1.0 section 2.11: CRLF and lone CR become LF.
-fn normalize_line_ends(raw: &str) -> String {
+fn normalize_line_ends(raw: &str) -> Cow<'_, str> {
     if !raw.contains('\r') {
-        return raw.to_owned();
+        return Cow::Borrowed(raw);
     }
-    raw.replace("\r\n", "\n").replace('\r', "\n")
+    Cow::Owned(raw.replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 /// XML 1.0 section 3.3.3 for CDATA attributes: each literal whitespace character becomes a
 /// space (character references are resolved afterwards and keep their character).
-fn normalize_attribute(raw: &str) -> String {
-    normalize_line_ends(raw).replace(['\t', '\n'], " ")
+fn normalize_attribute(raw: &str) -> Cow<'_, str> {
+    if !raw.contains(['\t', '\n', '\r']) {
+        return Cow::Borrowed(raw);
+    }
+    Cow::Owned(normalize_line_ends(raw).replace(['\t', '\n'], " "))
 }
 
 fn escape_error(e: EscapeError) -> SamlError {
