@@ -17,12 +17,12 @@ use saml_sp::{SAML_ASSERTION_NS, ValidationOptions};
 fn saml(c: &mut Criterion) {
     let (xml, _key, sp, idp) = signed_response();
     let options = ValidationOptions::default();
-    assert!(check_response(xml.as_bytes(), &sp, &idp, &options, NOW).is_ok());
+    assert!(check_response(xml.as_bytes(), &sp, &idp, &options, &[], NOW).is_ok());
 
     let mut g = c.benchmark_group("saml_response");
     g.throughput(Throughput::Elements(1));
     g.bench_function(format!("validate_{}_bytes", xml.len()), |b| {
-        b.iter(|| check_response(black_box(xml.as_bytes()), &sp, &idp, &options, NOW))
+        b.iter(|| check_response(black_box(xml.as_bytes()), &sp, &idp, &options, &[], NOW))
     });
     g.bench_function("parse", |b| {
         b.iter(|| Document::parse(black_box(xml.as_bytes()), &XmlLimits::default()))

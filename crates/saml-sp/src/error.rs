@@ -221,9 +221,10 @@ pub enum SamlError {
         /// Number of Assertion and EncryptedAssertion children.
         count: usize,
     },
-    /// EncryptedAssertion is not supported by this version.
-    #[error("EncryptedAssertion is not supported")]
-    EncryptedAssertionUnsupported,
+    /// An EncryptedAssertion could not be decrypted with any SP key. Deliberately says
+    /// nothing more (no padding or tag oracle).
+    #[error("EncryptedAssertion could not be decrypted with the SP key(s)")]
+    Decryption,
     /// No SubjectConfirmation with the bearer method.
     #[error("no bearer SubjectConfirmation in the assertion")]
     NoBearerConfirmation,
@@ -360,7 +361,7 @@ impl SamlError {
             Self::Issuer { .. } => "profile.issuer",
             Self::Destination { .. } => "profile.destination",
             Self::AssertionCount { .. } => "profile.assertion_count",
-            Self::EncryptedAssertionUnsupported => "profile.encrypted_assertion",
+            Self::Decryption => "encryption.decrypt",
             Self::NoBearerConfirmation => "profile.bearer",
             Self::Recipient { .. } => "profile.recipient",
             Self::Expired { .. } => "profile.expired",

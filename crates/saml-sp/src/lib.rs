@@ -3,6 +3,7 @@
 pub mod authn;
 pub mod c14n;
 pub mod dsig;
+pub mod encryption;
 pub mod error;
 pub mod metadata;
 pub mod response;

@@ -13,7 +13,8 @@ use openssl::x509::X509;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::dsig::{IdMap, VerifiedSignature, VerifyOptions, verify_enveloped};
+use crate::dsig::{IdMap, SigningKey, VerifiedSignature, VerifyOptions, verify_enveloped};
+use crate::encryption::decrypt_assertion;
 use crate::error::{Result, SamlError};
 use crate::store::{Clock, ReplayCache, RequestStore, SystemClock};
 use crate::xml::{Document, NodeId, XmlLimits};
@@ -68,6 +69,9 @@ pub struct ValidationOptions {
     pub allow_idp_initiated: bool,
     /// Accept RSA-SHA1 and SHA-1 digests. Off by default.
     pub allow_sha1_insecure: bool,
+    /// Accept RSA PKCS#1 v1.5 key transport in EncryptedAssertion (open to padding-oracle
+    /// attacks). Off by default.
+    pub dangerous_allow_rsa1_5_key_transport: bool,
     /// Parser limits.
     pub xml_limits: XmlLimits,
 }
@@ -79,6 +83,7 @@ impl Default for ValidationOptions {
             signatures: SignaturePolicy::default(),
             allow_idp_initiated: false,
             allow_sha1_insecure: false,
+            dangerous_allow_rsa1_5_key_transport: false,
             xml_limits: XmlLimits::default(),
         }
     }
@@ -167,6 +172,7 @@ pub struct ResponseValidator {
     clock: Arc<dyn Clock>,
     requests: Arc<dyn RequestStore>,
     replay: Arc<dyn ReplayCache>,
+    decryption_keys: Arc<Vec<SigningKey>>,
 }
 
 impl std::fmt::Debug for ResponseValidator {
@@ -195,7 +201,15 @@ impl ResponseValidator {
             clock: Arc::new(SystemClock),
             requests,
             replay,
+            decryption_keys: Arc::new(Vec::new()),
         }
+    }
+
+    /// The SP private keys that may decrypt an EncryptedAssertion (several for rollover).
+    #[must_use]
+    pub fn with_decryption_keys(mut self, keys: Vec<SigningKey>) -> Self {
+        self.decryption_keys = Arc::new(keys);
+        self
     }
 
     /// Replaces the options.
@@ -261,7 +275,14 @@ impl ResponseValidator {
     }
 
     async fn validate_inner(&self, xml: &[u8], now: OffsetDateTime) -> Result<VerifiedAssertion> {
-        let assertion = check_response(xml, &self.sp, &self.idp, &self.options, now)?;
+        let assertion = check_response(
+            xml,
+            &self.sp,
+            &self.idp,
+            &self.options,
+            &self.decryption_keys,
+            now,
+        )?;
 
         match &assertion.in_response_to {
             Some(id) => {
@@ -290,7 +311,7 @@ impl ResponseValidator {
 
 /// Every check that needs no storage: parsing, signatures and the profile rules, at `now`.
 /// InResponseTo against pending requests, IdP-initiated policy and replay are
-/// [`ResponseValidator`]'s.
+/// [`ResponseValidator`]'s. `decryption_keys` are the SP keys for an EncryptedAssertion.
 ///
 /// # Errors
 /// The variant of the first failed check.
@@ -299,6 +320,7 @@ pub fn check_response(
     sp: &ServiceProvider,
     idp: &IdentityProvider,
     options: &ValidationOptions,
+    decryption_keys: &[SigningKey],
     now: OffsetDateTime,
 ) -> Result<VerifiedAssertion> {
     if idp.certificates.is_empty() {
@@ -345,25 +367,35 @@ pub fn check_response(
 
     // Exactly one assertion, a direct child of the Response.
     let assertions: Vec<_> = doc.children_named(response, SAML, "Assertion").collect();
-    let encrypted = doc
+    let encrypted: Vec<_> = doc
         .children_named(response, SAML, "EncryptedAssertion")
-        .count();
-    if assertions.len() + encrypted != 1 {
+        .collect();
+    if assertions.len() + encrypted.len() != 1 {
         return Err(SamlError::AssertionCount {
-            count: assertions.len() + encrypted,
+            count: assertions.len() + encrypted.len(),
         });
     }
-    let Some(&assertion) = assertions.first() else {
-        return Err(SamlError::EncryptedAssertionUnsupported);
+    // A decrypted assertion is its own document; the Response signature (checked above)
+    // covers its encrypted form.
+    let decrypted;
+    let (doc, ids, assertion) = match (assertions.first(), encrypted.first()) {
+        (Some(&a), _) => (&doc, ids, a),
+        (None, Some(&e)) => {
+            let (d, a) = decrypt_assertion(
+                &doc,
+                e,
+                decryption_keys,
+                options.dangerous_allow_rsa1_5_key_transport,
+                &options.xml_limits,
+            )?;
+            decrypted = d;
+            let decrypted_ids = IdMap::build(&decrypted)?;
+            (&decrypted, decrypted_ids, a)
+        }
+        (None, None) => return Err(SamlError::AssertionCount { count: 0 }),
     };
-    let assertion_signature = verify_enveloped(
-        &doc,
-        &ids,
-        assertion,
-        "Assertion",
-        &idp.certificates,
-        verify,
-    )?;
+    let assertion_signature =
+        verify_enveloped(doc, &ids, assertion, "Assertion", &idp.certificates, verify)?;
 
     match (
         options.signatures,
@@ -391,26 +423,26 @@ pub fn check_response(
     // The Assertion.
     let a = doc.element(assertion);
     check_version(a.attr("Version"))?;
-    let assertion_id = required_attr(&doc, assertion, "ID", "Assertion ID")?;
-    required_attr(&doc, assertion, "IssueInstant", "Assertion IssueInstant")?;
+    let assertion_id = required_attr(doc, assertion, "ID", "Assertion ID")?;
+    required_attr(doc, assertion, "IssueInstant", "Assertion IssueInstant")?;
     let issuer = doc
         .first_child_named(assertion, SAML, "Issuer")
         .ok_or(SamlError::Missing("Assertion Issuer"))?;
-    check_issuer(&doc, issuer, "Assertion", &idp.entity_id)?;
+    check_issuer(doc, issuer, "Assertion", &idp.entity_id)?;
 
     // Subject and its bearer confirmation.
     let subject = doc
         .first_child_named(assertion, SAML, "Subject")
         .ok_or(SamlError::Missing("Assertion Subject"))?;
-    let name_id = read_name_id(&doc, subject)?;
-    let confirmation_end = check_bearer(&doc, subject, sp, in_response_to.as_deref(), now, skew)?;
+    let name_id = read_name_id(doc, subject)?;
+    let confirmation_end = check_bearer(doc, subject, sp, in_response_to.as_deref(), now, skew)?;
 
     // Conditions.
     let conditions = doc
         .first_child_named(assertion, SAML, "Conditions")
         .ok_or(SamlError::Missing("Assertion Conditions"))?;
     let (not_before, conditions_end, one_time_use) =
-        check_conditions(&doc, conditions, sp, now, skew)?;
+        check_conditions(doc, conditions, sp, now, skew)?;
 
     // AuthnStatement.
     let authn = doc
@@ -448,7 +480,7 @@ pub fn check_response(
         session_not_on_or_after,
         authn_instant,
         authn_context_class,
-        attributes: read_attributes(&doc, assertion),
+        attributes: read_attributes(doc, assertion),
         not_before,
         not_on_or_after,
         one_time_use,

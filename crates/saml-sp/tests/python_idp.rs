@@ -263,3 +263,61 @@ async fn pysaml2_sha1_default_is_refused_and_unsolicited_needs_permission() {
         SamlError::UntrustedKeyInfo { subject } if subject == "pysaml2 idp"
     ));
 }
+
+#[tokio::test]
+async fn pysaml2_encrypted_assertions_decrypt_and_validate() {
+    let idp = Identity::rsa(2048, "pysaml2 idp");
+    let sp = Identity::rsa(2048, "sp encryption");
+    let now = time::OffsetDateTime::now_utc();
+    for place in ["assertion", "response", "both"] {
+        let xml = python_script(
+            "pysaml2_idp.py",
+            &[
+                idp.key_path.to_str().unwrap(),
+                idp.cert_path.to_str().unwrap(),
+                place,
+                "_req9",
+                "sha256",
+                sp.cert_path.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            xml.contains("EncryptedAssertion"),
+            "pysaml2 did not encrypt"
+        );
+        let requests = Arc::new(InMemoryRequestStore::new());
+        requests
+            .insert("_req9", now + Duration::minutes(10))
+            .await
+            .unwrap();
+        let validator = ResponseValidator::new(
+            ServiceProvider {
+                entity_id: SP.into(),
+                acs_url: ACS.into(),
+            },
+            IdentityProvider {
+                entity_id: IDP.into(),
+                certificates: vec![idp.cert.clone()],
+            },
+            requests,
+            Arc::new(InMemoryReplayCache::new()),
+        )
+        .with_decryption_keys(vec![sp.signing_key()])
+        .with_clock(Arc::new(FixedClock(now)));
+        let a = validator
+            .validate_xml(xml.as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("{place}: {e}"));
+        assert_eq!(a.name_id.value, "bjensen@example.com");
+        assert_eq!(
+            a.assertion_signature.is_some(),
+            place != "response",
+            "{place}"
+        );
+        assert_eq!(
+            a.response_signature.is_some(),
+            place != "assertion",
+            "{place}"
+        );
+    }
+}

@@ -780,7 +780,7 @@ async fn exactly_one_plain_assertion_is_required() {
     );
     assert_eq!(
         validate(&idp, &encrypted).await.unwrap_err(),
-        SamlError::EncryptedAssertionUnsupported
+        SamlError::Missing("SP decryption key for EncryptedAssertion")
     );
     let wrong_root = r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_x" Version="2.0"/>"#;
     assert_eq!(

@@ -41,7 +41,7 @@ pub(crate) enum SamlCommand {
         /// Validate as of this instant instead of now.
         #[arg(long, value_name = "RFC3339")]
         now: Option<String>,
-        /// The SP's private key, for encrypted assertions.
+        /// The SP's private key (PEM), to decrypt an EncryptedAssertion.
         #[arg(long, value_name = "PEM")]
         sp_key: Option<PathBuf>,
         /// Accept an IdP-initiated response (no InResponseTo).
@@ -131,10 +131,13 @@ fn validate(args: &ValidateArgs<'_>) -> Result<Value, String> {
     let metadata = read_file(args.idp_metadata, "IdP metadata")?;
     let idp =
         IdpMetadata::parse(&metadata, None, None).map_err(|e| rejected("IdP metadata", &e))?;
-    if let Some(path) = args.sp_key {
-        let pem = read_file(path, "SP key")?;
-        SigningKey::from_pem(&pem, None).map_err(|e| rejected("SP key", &e))?;
-    }
+    let decryption_keys = match args.sp_key {
+        Some(path) => {
+            let pem = read_file(path, "SP key")?;
+            vec![SigningKey::from_pem(&pem, None).map_err(|e| rejected("SP key", &e))?]
+        }
+        None => Vec::new(),
+    };
     let now = match args.now {
         Some(text) => OffsetDateTime::parse(text, &Rfc3339)
             .map_err(|e| format!("--now {text:?} is not an RFC 3339 instant: {e}"))?,
@@ -158,6 +161,7 @@ fn validate(args: &ValidateArgs<'_>) -> Result<Value, String> {
         allow_sha1_insecure: args.allow_sha1,
         ..ValidationOptions::default()
     })
+    .with_decryption_keys(decryption_keys)
     .with_clock(Arc::new(FixedClock(now)));
 
     let runtime = tokio::runtime::Builder::new_current_thread()
