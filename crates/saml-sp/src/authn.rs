@@ -159,35 +159,13 @@ impl AuthnRequest {
         relay_state: Option<&str>,
         signing: Option<(&SigningKey, SignatureAlgorithm)>,
     ) -> Result<String> {
-        check_relay_state(relay_state)?;
-        let xml = self.to_xml()?;
-        let mut encoder = DeflateEncoder::new(Vec::new(), Compression::default());
-        encoder
-            .write_all(xml.as_bytes())
-            .and_then(|()| encoder.flush())
-            .map_err(|e| SamlError::Inflate(e.to_string()))?;
-        let deflated = encoder
-            .finish()
-            .map_err(|e| SamlError::Inflate(e.to_string()))?;
-
-        let mut query = format!("SAMLRequest={}", url_encode(&STANDARD.encode(deflated)));
-        if let Some(rs) = relay_state {
-            query.push_str(&format!("&RelayState={}", url_encode(rs)));
-        }
-        if let Some((key, algorithm)) = signing {
-            query.push_str(&format!("&SigAlg={}", url_encode(algorithm.uri())));
-            let signature = key.sign_bytes(algorithm, query.as_bytes())?;
-            query.push_str(&format!(
-                "&Signature={}",
-                url_encode(&STANDARD.encode(signature))
-            ));
-        }
-        let separator = if self.destination.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        Ok(format!("{}{separator}{query}", self.destination))
+        redirect_binding_url(
+            &self.destination,
+            "SAMLRequest",
+            &self.to_xml()?,
+            relay_state,
+            signing,
+        )
     }
 
     /// The HTTP-POST binding: an HTML page whose form posts `SAMLRequest` (and RelayState)
@@ -206,26 +184,73 @@ impl AuthnRequest {
         if let Some((key, algorithm)) = signing {
             xml = sign_enveloped(&xml, &self.id, key, algorithm, DigestAlgorithm::Sha256)?;
         }
-        let relay = relay_state.map_or_else(String::new, |rs| {
-            format!(
-                r#"<input type="hidden" name="RelayState" value="{}"/>"#,
-                escape(rs)
-            )
-        });
-        Ok(format!(
-            r#"<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>Signing in</title></head>
+        post_binding_form(&self.destination, "SAMLRequest", &xml, relay_state)
+    }
+}
+
+/// The HTTP-Redirect binding URL for a message: DEFLATE and base64 in `parameter`, the
+/// RelayState, and with `signing` the `SigAlg` and `Signature` query parameters.
+pub(crate) fn redirect_binding_url(
+    destination: &str,
+    parameter: &str,
+    xml: &str,
+    relay_state: Option<&str>,
+    signing: Option<(&SigningKey, SignatureAlgorithm)>,
+) -> Result<String> {
+    check_relay_state(relay_state)?;
+    let mut encoder = DeflateEncoder::new(Vec::new(), Compression::default());
+    encoder
+        .write_all(xml.as_bytes())
+        .and_then(|()| encoder.flush())
+        .map_err(|e| SamlError::Inflate(e.to_string()))?;
+    let deflated = encoder
+        .finish()
+        .map_err(|e| SamlError::Inflate(e.to_string()))?;
+
+    let mut query = format!("{parameter}={}", url_encode(&STANDARD.encode(deflated)));
+    if let Some(rs) = relay_state {
+        query.push_str(&format!("&RelayState={}", url_encode(rs)));
+    }
+    if let Some((key, algorithm)) = signing {
+        query.push_str(&format!("&SigAlg={}", url_encode(algorithm.uri())));
+        let signature = key.sign_bytes(algorithm, query.as_bytes())?;
+        query.push_str(&format!(
+            "&Signature={}",
+            url_encode(&STANDARD.encode(signature))
+        ));
+    }
+    let separator = if destination.contains('?') { '&' } else { '?' };
+    Ok(format!("{destination}{separator}{query}"))
+}
+
+/// The HTTP-POST binding page for a message: a form that posts `parameter` (base64 of
+/// `xml`) and the RelayState to `destination` as soon as it loads.
+pub(crate) fn post_binding_form(
+    destination: &str,
+    parameter: &str,
+    xml: &str,
+    relay_state: Option<&str>,
+) -> Result<String> {
+    check_relay_state(relay_state)?;
+    let relay = relay_state.map_or_else(String::new, |rs| {
+        format!(
+            r#"<input type="hidden" name="RelayState" value="{}"/>"#,
+            escape(rs)
+        )
+    });
+    Ok(format!(
+        r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Continuing</title></head>
 <body onload="document.forms[0].submit()">
 <form method="post" action="{}">
-<input type="hidden" name="SAMLRequest" value="{}"/>{relay}
+<input type="hidden" name="{parameter}" value="{}"/>{relay}
 <noscript><button type="submit">Continue</button></noscript>
 </form>
 </body></html>
 "#,
-            escape(&self.destination),
-            STANDARD.encode(xml.as_bytes())
-        ))
-    }
+        escape(destination),
+        STANDARD.encode(xml.as_bytes())
+    ))
 }
 
 /// Decodes a Redirect-binding message parameter (URL-decoded already): base64, then
@@ -337,7 +362,7 @@ fn url_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn url_decode(s: &str) -> String {
+pub(crate) fn url_decode(s: &str) -> String {
     form_urlencoded::parse(format!("x={s}").as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())

@@ -5,6 +5,7 @@ pub mod c14n;
 pub mod dsig;
 pub mod encryption;
 pub mod error;
+pub mod logout;
 pub mod metadata;
 pub mod response;
 pub mod store;

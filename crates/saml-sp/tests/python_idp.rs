@@ -321,3 +321,82 @@ async fn pysaml2_encrypted_assertions_decrypt_and_validate() {
         );
     }
 }
+
+#[test]
+fn pysaml2_logout_requests_validate_on_both_bindings() {
+    use saml_sp::logout::{ReceivedMessage, validate_logout_request};
+
+    let idp = Identity::rsa(2048, "pysaml2 idp");
+    let trusted = IdentityProvider {
+        entity_id: IDP.into(),
+        certificates: vec![idp.cert.clone()],
+    };
+    let slo = "https://app.example.com/saml/slo";
+    let now = time::OffsetDateTime::now_utc();
+    let options = ValidationOptions::default();
+    let args = |binding: &'static str| {
+        [
+            idp.key_path.to_str().unwrap().to_owned(),
+            idp.cert_path.to_str().unwrap().to_owned(),
+            binding.to_owned(),
+        ]
+    };
+
+    let url = python_script(
+        "pysaml2_logout.py",
+        &args("redirect").each_ref().map(String::as_str),
+    );
+    let query = url.split_once('?').unwrap().1;
+    let request = validate_logout_request(
+        ReceivedMessage::Redirect(query),
+        &trusted,
+        slo,
+        &options,
+        now,
+    )
+    .unwrap();
+    assert_eq!(request.name_id.value, "bjensen@example.com");
+    assert_eq!(request.session_indexes, ["_s1"]);
+    let tampered = query.replacen("RelayState=rs", "RelayState=xx", 1);
+    assert_eq!(
+        validate_logout_request(
+            ReceivedMessage::Redirect(&tampered),
+            &trusted,
+            slo,
+            &options,
+            now
+        )
+        .unwrap_err(),
+        SamlError::SignatureInvalid { tried: 1 }
+    );
+
+    let form = python_script(
+        "pysaml2_logout.py",
+        &args("post").each_ref().map(String::as_str),
+    );
+    let request = validate_logout_request(
+        ReceivedMessage::Post(form.trim()),
+        &trusted,
+        slo,
+        &options,
+        now,
+    )
+    .unwrap();
+    assert_eq!(request.session_indexes, ["_s1"]);
+    let other = Identity::rsa(2048, "other idp");
+    let untrusted = IdentityProvider {
+        entity_id: IDP.into(),
+        certificates: vec![other.cert.clone()],
+    };
+    assert!(matches!(
+        validate_logout_request(
+            ReceivedMessage::Post(form.trim()),
+            &untrusted,
+            slo,
+            &options,
+            now
+        )
+        .unwrap_err(),
+        SamlError::UntrustedKeyInfo { .. }
+    ));
+}
