@@ -330,3 +330,71 @@ fn sp_metadata_prints_an_entity_descriptor() {
     assert_eq!(o.status.code(), Some(1));
     assert!(single_stderr_line(&o).contains("metadata.binding_url"));
 }
+
+#[test]
+fn validate_decrypts_an_encrypted_assertion_with_the_sp_key() {
+    let f = Fixture::new();
+    let sp = generate_sp_credentials("cli test sp", 2).unwrap();
+    let key_path = f.path("sp-key.pem");
+    std::fs::write(
+        &key_path,
+        sp.private_key().private_key_to_pem_pkcs8().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        f.path("sp-enc.pem"),
+        sp.certificate().unwrap().to_pem().unwrap(),
+    )
+    .unwrap();
+
+    // Encrypt the signed assertion with the xmlsec1 tool (AES-256-GCM, RSA-OAEP).
+    let plain = f.response(SP, Some("_req1"), SignatureAlgorithm::RsaSha256);
+    let start = plain.find("<saml:Assertion").unwrap();
+    let end = plain.find("</saml:Assertion>").unwrap() + "</saml:Assertion>".len();
+    std::fs::write(f.path("assertion.xml"), &plain[start..end]).unwrap();
+    std::fs::write(
+        f.path("template.xml"),
+        r#"<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Type="http://www.w3.org/2001/04/xmlenc#Element"><xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"/><ds:KeyInfo><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>"#,
+    )
+    .unwrap();
+    let o = Command::new("xmlsec1")
+        .args(["--encrypt", "--pubkey-cert-pem"])
+        .arg(f.path("sp-enc.pem"))
+        .args(["--session-key", "aes-256", "--xml-data"])
+        .arg(f.path("assertion.xml"))
+        .arg("--output")
+        .arg(f.path("encrypted.xml"))
+        .arg(f.path("template.xml"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run xmlsec1 ({e}); run scripts/setup"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let encrypted = std::fs::read_to_string(f.path("encrypted.xml")).unwrap();
+    let encrypted = encrypted
+        .trim_start_matches("<?xml version=\"1.0\"?>")
+        .trim();
+    let response = f.write(
+        "enc-response.xml",
+        &format!(
+            "{}<saml:EncryptedAssertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">{encrypted}</saml:EncryptedAssertion>{}",
+            &plain[..start],
+            &plain[end..]
+        ),
+    );
+
+    let key = key_path.to_string_lossy().into_owned();
+    let o = f.validate(&response, &["--request-id", "_req1", "--sp-key", &key]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(stdout_json(&o)["name_id"], "bjensen@example.com");
+
+    let o = f.validate(&response, &["--request-id", "_req1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        single_stderr_line(&o),
+        "response rejected: profile.missing: required SP decryption key for EncryptedAssertion is missing"
+    );
+}
