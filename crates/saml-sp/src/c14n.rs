@@ -31,32 +31,32 @@ pub fn canonicalize(doc: &Document, apex: NodeId, options: &C14nOptions<'_>) -> 
 }
 
 /// Namespace declarations rendered on the output ancestors, innermost last:
-/// (prefix, `""` for the default namespace; URI).
-type Rendered = Vec<(String, String)>;
+/// (prefix, `""` for the default namespace; URI), borrowed from the document.
+type Rendered<'d> = Vec<(&'d str, &'d str)>;
 
-fn rendered_uri<'r>(rendered: &'r Rendered, prefix: &str) -> Option<&'r str> {
+fn rendered_uri<'d>(rendered: &Rendered<'d>, prefix: &str) -> Option<&'d str> {
     rendered
         .iter()
         .rev()
-        .find(|(p, _)| p == prefix)
-        .map(|(_, u)| u.as_str())
+        .find(|(p, _)| *p == prefix)
+        .map(|(_, u)| *u)
 }
 
-fn write_element(
-    doc: &Document,
+fn write_element<'d>(
+    doc: &'d Document,
     id: NodeId,
-    options: &C14nOptions<'_>,
-    rendered: &mut Rendered,
+    options: &C14nOptions<'d>,
+    rendered: &mut Rendered<'d>,
     out: &mut Vec<u8>,
 ) {
     let element = doc.element(id);
 
     // Namespaces visibly utilized by this element and its attributes, plus the inclusive
     // prefixes in scope; sorted by prefix, the default namespace (empty prefix) first.
-    let mut needed: Vec<(String, String)> = Vec::new();
-    let mut need = |prefix: &str, uri: &str| {
-        if !needed.iter().any(|(p, _)| p == prefix) {
-            needed.push((prefix.to_owned(), uri.to_owned()));
+    let mut needed: Vec<(&'d str, &'d str)> = Vec::new();
+    let mut need = |prefix: &'d str, uri: &'d str| {
+        if !needed.iter().any(|(p, _)| *p == prefix) {
+            needed.push((prefix, uri));
         }
     };
     need(
@@ -79,17 +79,17 @@ fn write_element(
             need(p, uri);
         }
     }
-    needed.sort();
+    needed.sort_unstable();
 
     let mark = rendered.len();
     out.push(b'<');
     write_qname(element.prefix.as_deref(), &element.local, out);
     for (prefix, uri) in needed {
-        let current = rendered_uri(rendered, &prefix);
+        let current = rendered_uri(rendered, prefix);
         let emit = if prefix.is_empty() {
             current.unwrap_or("") != uri
         } else {
-            current != Some(uri.as_str())
+            current != Some(uri)
         };
         if emit {
             if prefix.is_empty() {
@@ -99,23 +99,31 @@ fn write_element(
                 out.extend_from_slice(prefix.as_bytes());
                 out.extend_from_slice(b"=\"");
             }
-            escape_attribute(&uri, out);
+            escape_attribute(uri, out);
             out.push(b'"');
             rendered.push((prefix, uri));
         }
     }
 
-    let mut attributes: Vec<_> = element.attributes.iter().collect();
-    attributes.sort_by(|a, b| {
-        (a.namespace.as_deref().unwrap_or(""), a.local.as_str())
-            .cmp(&(b.namespace.as_deref().unwrap_or(""), b.local.as_str()))
-    });
-    for a in attributes {
+    let write_attribute = |a: &crate::xml::Attribute, out: &mut Vec<u8>| {
         out.push(b' ');
         write_qname(a.prefix.as_deref(), &a.local, out);
         out.extend_from_slice(b"=\"");
         escape_attribute(&a.value, out);
         out.push(b'"');
+    };
+    let key = |a: &'d crate::xml::Attribute| (a.namespace.as_deref().unwrap_or(""), a.local.as_str());
+    if element.attributes.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+        // Already in canonical order (the usual case): no sorting buffer.
+        for a in &element.attributes {
+            write_attribute(a, out);
+        }
+    } else {
+        let mut attributes: Vec<_> = element.attributes.iter().collect();
+        attributes.sort_by(|a, b| key(a).cmp(&key(b)));
+        for a in attributes {
+            write_attribute(a, out);
+        }
     }
     out.push(b'>');
 
@@ -152,29 +160,41 @@ fn write_qname(prefix: Option<&str>, local: &str, out: &mut Vec<u8>) {
 }
 
 fn escape_text(s: &str, out: &mut Vec<u8>) {
-    for b in s.bytes() {
-        match b {
-            b'&' => out.extend_from_slice(b"&amp;"),
-            b'<' => out.extend_from_slice(b"&lt;"),
-            b'>' => out.extend_from_slice(b"&gt;"),
-            b'\r' => out.extend_from_slice(b"&#xD;"),
-            _ => out.push(b),
-        }
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'\r' => b"&#xD;",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(escaped);
+        start = i + 1;
     }
+    out.extend_from_slice(&bytes[start..]);
 }
 
 fn escape_attribute(s: &str, out: &mut Vec<u8>) {
-    for b in s.bytes() {
-        match b {
-            b'&' => out.extend_from_slice(b"&amp;"),
-            b'<' => out.extend_from_slice(b"&lt;"),
-            b'"' => out.extend_from_slice(b"&quot;"),
-            b'\t' => out.extend_from_slice(b"&#x9;"),
-            b'\n' => out.extend_from_slice(b"&#xA;"),
-            b'\r' => out.extend_from_slice(b"&#xD;"),
-            _ => out.push(b),
-        }
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'"' => b"&quot;",
+            b'\t' => b"&#x9;",
+            b'\n' => b"&#xA;",
+            b'\r' => b"&#xD;",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(escaped);
+        start = i + 1;
     }
+    out.extend_from_slice(&bytes[start..]);
 }
 
 #[cfg(test)]
