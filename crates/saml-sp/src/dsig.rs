@@ -652,10 +652,18 @@ pub fn verify_bytes(
 
 /// Base64 with the whitespace XML allows between its characters.
 pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>> {
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    STANDARD
-        .decode(compact.as_bytes())
-        .map_err(|e| SamlError::Base64(e.to_string()))
+    let bytes = text.as_bytes();
+    let decoded = if bytes.iter().any(u8::is_ascii_whitespace) {
+        let compact: Vec<u8> = bytes
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        STANDARD.decode(compact)
+    } else {
+        STANDARD.decode(bytes)
+    };
+    decoded.map_err(|e| SamlError::Base64(e.to_string()))
 }
 
 fn exactly_one(doc: &Document, parent: NodeId, local: &'static str) -> Result<NodeId> {
@@ -752,16 +760,30 @@ fn select_certificates(
         return Ok((0..certificates.len()).collect());
     }
 
-    let configured: Vec<Vec<u8>> = certificates
+    // Configured certificates are compared by their SHA-1 fingerprint, which OpenSSL keeps
+    // with a parsed certificate (re-encoding each one on every validation costs more than
+    // the rest of the selection). The fingerprint only selects among configured
+    // certificates: the key that verifies is always a configured one, never KeyInfo's.
+    let fingerprints: Vec<_> = offered
         .iter()
-        .map(|c| c.to_der().unwrap_or_default())
-        .collect();
-    let selected: Vec<usize> = configured
-        .iter()
-        .enumerate()
-        .filter(|(_, der)| offered.iter().any(|o| o == *der))
-        .map(|(i, _)| i)
-        .collect();
+        .map(|der| hash(MessageDigest::sha1(), der))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| SamlError::Crypto(e.to_string()))?;
+    let mut selected = Vec::new();
+    for (i, c) in certificates.iter().enumerate() {
+        // Reading an extension makes OpenSSL cache the certificate's extensions and its
+        // fingerprint (once per certificate), which `digest` then returns without encoding.
+        let _ = c.subject_key_id();
+        let Ok(fingerprint) = c.digest(MessageDigest::sha1()) else {
+            continue;
+        };
+        let matches = fingerprints
+            .iter()
+            .any(|f| f[..] == fingerprint[..]);
+        if matches {
+            selected.push(i);
+        }
+    }
     if selected.is_empty() {
         let subject = X509::from_der(&offered[0])
             .map(|c| {
