@@ -46,7 +46,10 @@ fn main() {
             ))
             .expect("the response is valid");
         }
-        println!("gatehouse-saml-sp: {count} validations ({} bytes)", xml.len());
+        println!(
+            "gatehouse-saml-sp: {count} validations ({} bytes)",
+            xml.len()
+        );
         return;
     }
 

@@ -112,8 +112,13 @@ fn write_element<'d>(
         escape_attribute(&a.value, out);
         out.push(b'"');
     };
-    let key = |a: &'d crate::xml::Attribute| (a.namespace.as_deref().unwrap_or(""), a.local.as_str());
-    if element.attributes.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+    let key =
+        |a: &'d crate::xml::Attribute| (a.namespace.as_deref().unwrap_or(""), a.local.as_str());
+    if element
+        .attributes
+        .windows(2)
+        .all(|w| key(&w[0]) <= key(&w[1]))
+    {
         // Already in canonical order (the usual case): no sorting buffer.
         for a in &element.attributes {
             write_attribute(a, out);

@@ -777,9 +777,7 @@ fn select_certificates(
         let Ok(fingerprint) = c.digest(MessageDigest::sha1()) else {
             continue;
         };
-        let matches = fingerprints
-            .iter()
-            .any(|f| f[..] == fingerprint[..]);
+        let matches = fingerprints.iter().any(|f| f[..] == fingerprint[..]);
         if matches {
             selected.push(i);
         }

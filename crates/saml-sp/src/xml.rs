@@ -7,6 +7,7 @@
 //! beyond the size, depth, attribute and node limits of [`XmlLimits`].
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use quick_xml::Reader;
 use quick_xml::escape::{EscapeError, unescape};
@@ -74,8 +75,9 @@ pub struct Element {
     pub prefix: Option<String>,
     /// Local name.
     pub local: String,
-    /// Resolved namespace URI (`None` when unqualified).
-    pub namespace: Option<String>,
+    /// Resolved namespace URI (`None` when unqualified), shared with every element and
+    /// attribute in the same namespace declaration's scope.
+    pub namespace: Option<Arc<str>>,
     /// Attributes other than namespace declarations, in document order.
     pub attributes: Vec<Attribute>,
     /// Namespace declarations made on this element: prefix (`None` for the default
@@ -99,7 +101,7 @@ pub struct Attribute {
     /// Local name.
     pub local: String,
     /// Resolved namespace (`None` for unprefixed attributes).
-    pub namespace: Option<String>,
+    pub namespace: Option<Arc<str>>,
     /// Normalized value.
     pub value: String,
 }
@@ -224,6 +226,18 @@ impl Document {
     /// This is the text of the canonical form, so a comment cannot split a value.
     #[must_use]
     pub fn text(&self, id: NodeId) -> String {
+        // The usual case: one text child (or none).
+        if let Node::Element(e) = &self.nodes[id.0] {
+            match e.children.as_slice() {
+                [] => return String::new(),
+                [only] => {
+                    if let Node::Text(t) = &self.nodes[only.0] {
+                        return t.clone();
+                    }
+                }
+                _ => {}
+            }
+        }
         let mut out = String::new();
         let mut stack = vec![id];
         while let Some(n) = stack.pop() {
@@ -286,7 +300,9 @@ struct Parser<'l> {
     stack: Vec<NodeId>,
     /// Namespace bindings in scope: (prefix, uri or `None` when undeclared), with the stack
     /// length at which each element's bindings start.
-    scopes: Vec<(Option<String>, Option<String>)>,
+    scopes: Vec<(Option<String>, Option<Arc<str>>)>,
+    /// The `xml` prefix's namespace, shared.
+    xml_ns: Arc<str>,
     scope_marks: Vec<usize>,
     root: Option<NodeId>,
     seen_content: bool,
@@ -300,6 +316,7 @@ impl<'l> Parser<'l> {
             stack: Vec::new(),
             scopes: Vec::new(),
             scope_marks: Vec::new(),
+            xml_ns: Arc::from(XML_NS),
             root: None,
             seen_content: false,
         }
@@ -334,16 +351,15 @@ impl<'l> Parser<'l> {
                 }
                 Event::DocType(_) => return Err(SamlError::DtdForbidden),
                 Event::PI(_) => return Err(SamlError::ProcessingInstructionForbidden),
-                Event::Start(start) => self.start(&start, offset(&reader))?,
+                Event::Start(start) => self.start(text, &start, offset(&reader))?,
                 Event::Empty(start) => {
-                    self.start(&start, offset(&reader))?;
+                    self.start(text, &start, offset(&reader))?;
                     self.end(offset(&reader));
                 }
                 Event::End(_) => self.end(offset(&reader)),
                 Event::Text(t) => {
-                    let raw = std::str::from_utf8(&t)
-                        .map_err(|e| SamlError::UnsupportedEncoding(e.to_string()))?;
-                    let normalized = normalize_line_ends(raw);
+                    let raw = input_str(text, &t)?;
+                    let normalized = normalize_line_ends(&raw);
                     let value = unescape(&normalized).map_err(escape_error)?;
                     self.text(&value)?;
                 }
@@ -425,7 +441,7 @@ impl<'l> Parser<'l> {
         self.push_child(parent, Node::Text(value.to_owned()))
     }
 
-    fn start(&mut self, start: &BytesStart<'_>, start_tag_end: usize) -> Result<()> {
+    fn start(&mut self, text: &str, start: &BytesStart<'_>, start_tag_end: usize) -> Result<()> {
         self.seen_content = true;
         if self.stack.is_empty() && self.root.is_some() {
             return Err(SamlError::MalformedXml("more than one root element".into()));
@@ -436,7 +452,8 @@ impl<'l> Parser<'l> {
             });
         }
 
-        let (prefix, local) = split_qname(start.name().as_ref())?;
+        let name = input_str(text, start.name().as_ref())?;
+        let (prefix, local) = split_qname(&name)?;
         let mut raw_attributes = Vec::new();
         let mut declarations: Vec<(Option<String>, String)> = Vec::new();
         for (count, attr) in start.attributes().enumerate() {
@@ -453,13 +470,14 @@ impl<'l> Parser<'l> {
                 }
                 other => SamlError::MalformedXml(other.to_string()),
             })?;
-            let raw_value = std::str::from_utf8(&attr.value)
-                .map_err(|e| SamlError::UnsupportedEncoding(e.to_string()))?;
-            let value = unescape(&normalize_attribute(raw_value))
+            let raw_value = input_str(text, &attr.value)?;
+            let value = unescape(&normalize_attribute(&raw_value))
                 .map_err(escape_error)?
                 .into_owned();
             check_chars(&value)?;
-            let (a_prefix, a_local) = split_qname(attr.key.as_ref())?;
+            let key = input_str(text, attr.key.as_ref())?;
+            let (a_prefix, a_local) = split_qname(&key)?;
+            let (a_prefix, a_local) = (a_prefix.map(str::to_owned), a_local.to_owned());
             match (a_prefix.as_deref(), a_local.as_str()) {
                 (None, "xmlns") => {
                     if value == XML_NS || value == XMLNS_NS {
@@ -491,11 +509,13 @@ impl<'l> Parser<'l> {
 
         self.scope_marks.push(self.scopes.len());
         for (p, uri) in &declarations {
-            self.scopes
-                .push((p.clone(), (!uri.is_empty()).then(|| uri.clone())));
+            self.scopes.push((
+                p.clone(),
+                (!uri.is_empty()).then(|| Arc::from(uri.as_str())),
+            ));
         }
 
-        let namespace = self.resolve(prefix.as_deref())?;
+        let namespace = self.resolve(prefix)?;
         let mut attributes: Vec<Attribute> = Vec::with_capacity(raw_attributes.len());
         for (a_prefix, a_local, value) in raw_attributes {
             let a_ns = match a_prefix.as_deref() {
@@ -520,8 +540,8 @@ impl<'l> Parser<'l> {
         }
 
         let element = Element {
-            prefix,
-            local,
+            prefix: prefix.map(str::to_owned),
+            local: local.to_owned(),
             namespace,
             attributes,
             namespace_declarations: declarations,
@@ -556,9 +576,9 @@ impl<'l> Parser<'l> {
 
     /// The namespace of `prefix` in the current scope; an unbound prefix is an error, an
     /// unbound default namespace is `None`.
-    fn resolve(&self, prefix: Option<&str>) -> Result<Option<String>> {
+    fn resolve(&self, prefix: Option<&str>) -> Result<Option<Arc<str>>> {
         if prefix == Some("xml") {
-            return Ok(Some(XML_NS.to_owned()));
+            return Ok(Some(self.xml_ns.clone()));
         }
         match self
             .scopes
@@ -580,17 +600,28 @@ fn offset(reader: &Reader<&[u8]>) -> usize {
     usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX)
 }
 
+/// `bytes` as text: borrowed from `text` when it is a slice of it (quick-xml hands out
+/// slices of its input, so this skips a second UTF-8 validation), else checked and copied.
+fn input_str<'t>(text: &'t str, bytes: &[u8]) -> Result<Cow<'t, str>> {
+    let start = (bytes.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+    if let Some(end) = start.checked_add(bytes.len())
+        && end <= text.len()
+        && let Some(s) = text.get(start..end)
+    {
+        return Ok(Cow::Borrowed(s));
+    }
+    std::str::from_utf8(bytes)
+        .map(|s| Cow::Owned(s.to_owned()))
+        .map_err(|e| SamlError::UnsupportedEncoding(e.to_string()))
+}
+
 /// Splits `prefix:local`, refusing empty parts and more than one colon.
-fn split_qname(raw: &[u8]) -> Result<(Option<String>, String)> {
-    let name =
-        std::str::from_utf8(raw).map_err(|e| SamlError::UnsupportedEncoding(e.to_string()))?;
+fn split_qname(name: &str) -> Result<(Option<&str>, &str)> {
     let bad = || SamlError::MalformedXml(format!("invalid name {name:?}"));
-    let mut parts = name.split(':');
-    let first = parts.next().unwrap_or_default();
-    let (prefix, local) = match (parts.next(), parts.next()) {
-        (None, _) => (None, first),
-        (Some(local), None) => (Some(first), local),
-        (Some(_), Some(_)) => return Err(bad()),
+    // A second colon stays in `local`, where `is_name` refuses it.
+    let (prefix, local) = match name.split_once(':') {
+        None => (None, name),
+        Some((prefix, local)) => (Some(prefix), local),
     };
     if local.is_empty() || prefix.is_some_and(str::is_empty) || !is_name(local) {
         return Err(bad());
@@ -600,7 +631,7 @@ fn split_qname(raw: &[u8]) -> Result<(Option<String>, String)> {
     {
         return Err(bad());
     }
-    Ok((prefix.map(str::to_owned), local.to_owned()))
+    Ok((prefix, local))
 }
 
 /// A coarse NCName check: no characters that can never appear in a name.
@@ -611,6 +642,11 @@ fn is_name(s: &str) -> bool {
     };
     if first.is_ascii_digit() || first == '-' || first == '.' {
         return false;
+    }
+    if s.is_ascii() {
+        return s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
     }
     s.chars().all(|c| {
         c.is_alphanumeric() || matches!(c, '_' | '-' | '.') || (!c.is_ascii() && !c.is_whitespace())
@@ -623,6 +659,14 @@ fn is_xml_space(c: char) -> bool {
 
 /// Refuses characters XML 1.0 does not allow (control characters, non-characters).
 fn check_chars(s: &str) -> Result<()> {
+    // Fast path: no control byte and no 0xEF lead byte (U+FFFE and U+FFFF are EF BF BE and
+    // EF BF BF in UTF-8) means nothing to refuse.
+    if !s
+        .bytes()
+        .any(|b| (b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF)
+    {
+        return Ok(());
+    }
     match s.chars().find(|&c| {
         (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
     }) {
