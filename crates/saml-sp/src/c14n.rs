@@ -26,7 +26,8 @@ pub struct C14nOptions<'a> {
 pub fn canonicalize(doc: &Document, apex: NodeId, options: &C14nOptions<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(1024);
     let mut rendered = Vec::new();
-    write_element(doc, apex, options, &mut rendered, &mut out);
+    let mut scratch = Vec::new();
+    write_element(doc, apex, options, &mut rendered, &mut scratch, &mut out);
     out
 }
 
@@ -47,13 +48,16 @@ fn write_element<'d>(
     id: NodeId,
     options: &C14nOptions<'d>,
     rendered: &mut Rendered<'d>,
+    scratch: &mut Vec<(&'d str, &'d str)>,
     out: &mut Vec<u8>,
 ) {
     let element = doc.element(id);
 
     // Namespaces visibly utilized by this element and its attributes, plus the inclusive
     // prefixes in scope; sorted by prefix, the default namespace (empty prefix) first.
-    let mut needed: Vec<(&'d str, &'d str)> = Vec::new();
+    // Collected in `scratch` (shared by every element, emptied before the children).
+    scratch.clear();
+    let needed = scratch;
     let mut need = |prefix: &'d str, uri: &'d str| {
         if !needed.iter().any(|(p, _)| *p == prefix) {
             needed.push((prefix, uri));
@@ -84,7 +88,7 @@ fn write_element<'d>(
     let mark = rendered.len();
     out.push(b'<');
     write_qname(element.prefix.as_deref(), &element.local, out);
-    for (prefix, uri) in needed {
+    for &(prefix, uri) in needed.iter() {
         let current = rendered_uri(rendered, prefix);
         let emit = if prefix.is_empty() {
             current.unwrap_or("") != uri
@@ -136,7 +140,7 @@ fn write_element<'d>(
         match doc.node(child) {
             Node::Element(_) => {
                 if Some(child) != options.exclude {
-                    write_element(doc, child, options, rendered, out);
+                    write_element(doc, child, options, rendered, needed, out);
                 }
             }
             Node::Text(t) => escape_text(t, out),

@@ -303,6 +303,8 @@ struct Parser<'l> {
     scopes: Vec<(Option<String>, Option<Arc<str>>)>,
     /// The `xml` prefix's namespace, shared.
     xml_ns: Arc<str>,
+    /// Scratch list of the attributes of the start tag being read.
+    raw_attributes: Vec<(Option<String>, String, String)>,
     scope_marks: Vec<usize>,
     root: Option<NodeId>,
     seen_content: bool,
@@ -317,6 +319,7 @@ impl<'l> Parser<'l> {
             scopes: Vec::new(),
             scope_marks: Vec::new(),
             xml_ns: Arc::from(XML_NS),
+            raw_attributes: Vec::new(),
             root: None,
             seen_content: false,
         }
@@ -454,7 +457,9 @@ impl<'l> Parser<'l> {
 
         let name = input_str(text, start.name().as_ref())?;
         let (prefix, local) = split_qname(&name)?;
-        let mut raw_attributes = Vec::new();
+        // Reused across elements, so a start tag allocates only what its element keeps.
+        let mut raw_attributes = std::mem::take(&mut self.raw_attributes);
+        raw_attributes.clear();
         let mut declarations: Vec<(Option<String>, String)> = Vec::new();
         for (count, attr) in start.attributes().enumerate() {
             if count >= self.limits.max_attributes {
@@ -517,7 +522,7 @@ impl<'l> Parser<'l> {
 
         let namespace = self.resolve(prefix)?;
         let mut attributes: Vec<Attribute> = Vec::with_capacity(raw_attributes.len());
-        for (a_prefix, a_local, value) in raw_attributes {
+        for (a_prefix, a_local, value) in raw_attributes.drain(..) {
             let a_ns = match a_prefix.as_deref() {
                 None => None,
                 Some(p) => Some(
@@ -538,6 +543,7 @@ impl<'l> Parser<'l> {
                 value,
             });
         }
+        self.raw_attributes = raw_attributes;
 
         let element = Element {
             prefix: prefix.map(str::to_owned),
@@ -660,10 +666,12 @@ fn is_xml_space(c: char) -> bool {
 /// Refuses characters XML 1.0 does not allow (control characters, non-characters).
 fn check_chars(s: &str) -> Result<()> {
     // Fast path: no control byte and no 0xEF lead byte (U+FFFE and U+FFFF are EF BF BE and
-    // EF BF BF in UTF-8) means nothing to refuse.
+    // EF BF BF in UTF-8) means nothing to refuse. Branch-free per 32-byte chunk.
+    let suspicious = |b: u8| (b < b' ') & (b != b'\t') & (b != b'\n') & (b != b'\r') | (b == 0xEF);
     if !s
-        .bytes()
-        .any(|b| (b < b' ' && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF)
+        .as_bytes()
+        .chunks(32)
+        .any(|chunk| chunk.iter().fold(false, |acc, &b| acc | suspicious(b)))
     {
         return Ok(());
     }
