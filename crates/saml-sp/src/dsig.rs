@@ -238,8 +238,8 @@ impl IdMap {
     /// [`SamlError::DuplicateId`] when two elements share an ID.
     pub fn build(doc: &Document) -> Result<Self> {
         let mut map = HashMap::new();
-        for id in doc.all_elements() {
-            if let Some(value) = doc.element(id).attr("ID")
+        for (id, element) in doc.elements() {
+            if let Some(value) = element.attr("ID")
                 && map.insert(value.to_owned(), id).is_some()
             {
                 return Err(SamlError::DuplicateId(value.to_owned()));

@@ -205,6 +205,15 @@ impl Document {
         self.children_named(id, namespace, local).next()
     }
 
+    /// Every element, in document order (the parser stores nodes in the order they start),
+    /// without building a list.
+    pub fn elements(&self) -> impl Iterator<Item = (NodeId, &Element)> + '_ {
+        self.nodes.iter().enumerate().filter_map(|(i, n)| match n {
+            Node::Element(e) => Some((NodeId(i), e)),
+            _ => None,
+        })
+    }
+
     /// Every element in document order (the root first).
     #[must_use]
     pub fn all_elements(&self) -> Vec<NodeId> {
@@ -642,22 +651,39 @@ fn split_qname(name: &str) -> Result<(Option<&str>, &str)> {
 
 /// A coarse NCName check: no characters that can never appear in a name.
 fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    let Some(first) = chars.next() else {
+    let bytes = s.as_bytes();
+    let Some(&first) = bytes.first() else {
         return false;
     };
-    if first.is_ascii_digit() || first == '-' || first == '.' {
+    if first.is_ascii_digit() || first == b'-' || first == b'.' {
         return false;
     }
-    if s.is_ascii() {
-        return s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    for &b in bytes {
+        if !b.is_ascii() {
+            return s.chars().all(|c| {
+                c.is_alphanumeric()
+                    || matches!(c, '_' | '-' | '.')
+                    || (!c.is_ascii() && !c.is_whitespace())
+            });
+        }
+        if !ASCII_NAME_BYTES[usize::from(b)] {
+            return false;
+        }
     }
-    s.chars().all(|c| {
-        c.is_alphanumeric() || matches!(c, '_' | '-' | '.') || (!c.is_ascii() && !c.is_whitespace())
-    })
+    true
 }
+
+/// ASCII bytes allowed in a name: letters, digits, `_`, `-`, `.`.
+const ASCII_NAME_BYTES: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.';
+        i += 1;
+    }
+    table
+};
 
 fn is_xml_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
