@@ -470,7 +470,11 @@ impl<'l> Parser<'l> {
         let mut raw_attributes = std::mem::take(&mut self.raw_attributes);
         raw_attributes.clear();
         let mut declarations: Vec<(Option<String>, String)> = Vec::new();
-        for (count, attr) in start.attributes().enumerate() {
+        let mut xml_prefix_declared = false;
+        // Duplicates are refused below, after namespace resolution (the same attribute
+        // written twice, or two prefixes bound to one namespace) and per declared prefix,
+        // which covers quick-xml's by-name check without its per-tag list of names.
+        for (count, attr) in start.attributes().with_checks(false).enumerate() {
             if count >= self.limits.max_attributes {
                 return Err(SamlError::TooManyAttributes {
                     max: self.limits.max_attributes,
@@ -491,9 +495,11 @@ impl<'l> Parser<'l> {
             check_chars(&value)?;
             let key = input_str(text, attr.key.as_ref())?;
             let (a_prefix, a_local) = split_qname(&key)?;
-            let (a_prefix, a_local) = (a_prefix.map(str::to_owned), a_local.to_owned());
-            match (a_prefix.as_deref(), a_local.as_str()) {
+            match (a_prefix, a_local) {
                 (None, "xmlns") => {
+                    if declarations.iter().any(|(p, _)| p.is_none()) {
+                        return Err(SamlError::DuplicateAttribute("xmlns".into()));
+                    }
                     if value == XML_NS || value == XMLNS_NS {
                         return Err(SamlError::MalformedXml(
                             "reserved namespace bound to the default namespace".into(),
@@ -512,12 +518,20 @@ impl<'l> Parser<'l> {
                             "reserved namespace prefix {p:?} misused"
                         )));
                     }
+                    let duplicate = if p == "xml" {
+                        std::mem::replace(&mut xml_prefix_declared, true)
+                    } else {
+                        declarations.iter().any(|(q, _)| q.as_deref() == Some(p))
+                    };
+                    if duplicate {
+                        return Err(SamlError::DuplicateAttribute(format!("xmlns:{p}")));
+                    }
                     // The xml prefix is implicitly bound; a redundant declaration adds nothing.
                     if p != "xml" {
                         declarations.push((Some(p.to_owned()), value));
                     }
                 }
-                _ => raw_attributes.push((a_prefix, a_local, value)),
+                _ => raw_attributes.push((a_prefix.map(str::to_owned), a_local.to_owned(), value)),
             }
         }
 
@@ -845,6 +859,10 @@ mod tests {
             "<a/><b/>",
             "text<a/>",
             "<a x='1' x='2'/>",
+            "<a p:x='1' p:x='2' xmlns:p='urn:p'/>",
+            "<a xmlns='urn:a' xmlns='urn:b'/>",
+            "<a xmlns:p='urn:a' xmlns:p='urn:b'/>",
+            "<a xmlns:xml='http://www.w3.org/XML/1998/namespace' xmlns:xml='http://www.w3.org/XML/1998/namespace'/>",
             "<p:a/>",
             "<a xmlns:p='urn:p' xmlns:q='urn:p' p:x='1' q:x='2'/>",
             "<a>&#0;</a>",
