@@ -1,6 +1,8 @@
 //! Shared inputs for the Gatehouse benches, so the Rust benches and the side-by-side
 //! comparison scripts measure the same things.
 
+pub mod saml;
+
 /// The single filter of the headline parse bench (`inputs/scim_filter_simple.txt`).
 pub const SIMPLE_FILTER: &str = r#"userName eq "bjensen""#;
 

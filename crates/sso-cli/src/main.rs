@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod saml;
 mod scim;
 
 /// Inspect and debug SCIM inputs.
@@ -25,6 +26,9 @@ enum Command {
     /// SCIM 2.0 filters and PATCH requests.
     #[command(subcommand)]
     Scim(ScimCommand),
+    /// SAML 2.0 responses and SP metadata.
+    #[command(subcommand)]
+    Saml(saml::SamlCommand),
 }
 
 #[derive(Subcommand)]
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
             request,
             resource_type,
         }) => scim::patch(&resource, &request, resource_type),
+        Command::Saml(command) => return saml::run(command),
     };
     match result {
         Ok(output) => {
