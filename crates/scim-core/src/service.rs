@@ -1,6 +1,7 @@
 //! The sans-IO SCIM handler: an `http::Request` in, an `http::Response` out, for one
 //! directory.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -520,6 +521,19 @@ impl ScimService {
         let Some(Value::Array(members)) = attrs.get_mut("members") else {
             return Ok(attrs);
         };
+        // `members` is a set keyed by `value`: the first entry of a value is kept (with its
+        // other sub-attributes), later entries with the same value are dropped, so that each
+        // distinct member is checked once.
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut first = Vec::with_capacity(members.len());
+        for m in members.drain(..) {
+            match m.get("value").and_then(Value::as_str) {
+                Some(v) if !seen.insert(v.to_owned()) => {}
+                _ => first.push(m),
+            }
+        }
+        *members = first;
+        let stored_members: HashSet<&str> = stored_members.iter().map(String::as_str).collect();
         let mut dangling = Vec::new();
         for (index, m) in members.iter_mut().enumerate() {
             let Some(obj) = m.as_object_mut() else {
@@ -547,17 +561,16 @@ impl ScimService {
                 }
                 if self
                     .store
-                    .get(&kind, &value)
+                    .exists(&kind, &value)
                     .await
                     .map_err(store_error)?
-                    .is_some()
                 {
                     found = Some(name);
                     break;
                 }
             }
             let Some(name) = found else {
-                if stored_members.contains(&value) {
+                if stored_members.contains(value.as_str()) {
                     dangling.push(index);
                     continue;
                 }

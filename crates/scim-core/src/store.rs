@@ -126,6 +126,13 @@ pub trait ResourceStore: Send + Sync {
     /// The resource with `id`, if any.
     async fn get(&self, kind: &ResourceKind, id: &str) -> Result<Option<Value>, StoreError>;
 
+    /// Whether a resource of `kind` with `id` is stored. The default calls [`Self::get`];
+    /// a store that can answer without loading (and copying) the resource should override
+    /// it, since a group write checks every distinct member with it.
+    async fn exists(&self, kind: &ResourceKind, id: &str) -> Result<bool, StoreError> {
+        Ok(self.get(kind, id).await?.is_some())
+    }
+
     /// Replaces the resource with the same `id`, if its current `meta.version` equals
     /// `expected_version`.
     async fn replace(
@@ -310,6 +317,13 @@ impl ResourceStore for InMemoryStore {
         };
         // The deep copy happens after the lock is released.
         Ok(shared.map(|r| (*r).clone()))
+    }
+
+    async fn exists(&self, kind: &ResourceKind, id: &str) -> Result<bool, StoreError> {
+        let t = self.lock();
+        Ok(t.kinds
+            .get(kind)
+            .is_some_and(|table| table.rows.contains_key(id)))
     }
 
     async fn replace(

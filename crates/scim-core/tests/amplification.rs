@@ -1,0 +1,199 @@
+//! Regressions for the CPU and memory amplification defects an outside tester reported
+//! (issue 2): each asserts results and counts of store calls, never a duration.
+#![allow(missing_docs)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use common::{Client, GROUP_SCHEMA};
+use scim_core::store::{GroupRef, StorePage, StoreQuery, UniqueKey};
+use scim_core::{InMemoryStore, ResourceKind, ResourceStore, ScimConfig, ScimService, StoreError};
+use serde_json::{Value, json};
+
+/// Counts the calls of `get` (each a deep copy of a resource) and `exists`. With
+/// `override_exists` false it keeps the trait's default `exists` (built on `get`), as a store
+/// written before `exists` existed would.
+struct CountingStore {
+    inner: InMemoryStore,
+    override_exists: bool,
+    gets: AtomicUsize,
+    exists: AtomicUsize,
+}
+
+impl CountingStore {
+    fn new(override_exists: bool) -> Self {
+        Self {
+            inner: InMemoryStore::new(),
+            override_exists,
+            gets: AtomicUsize::new(0),
+            exists: AtomicUsize::new(0),
+        }
+    }
+    fn reset(&self) {
+        self.gets.store(0, Ordering::SeqCst);
+        self.exists.store(0, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl ResourceStore for CountingStore {
+    async fn insert(
+        &self,
+        kind: &ResourceKind,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+    ) -> Result<(), StoreError> {
+        self.inner.insert(kind, resource, unique).await
+    }
+    async fn get(&self, kind: &ResourceKind, id: &str) -> Result<Option<Value>, StoreError> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(kind, id).await
+    }
+    async fn exists(&self, kind: &ResourceKind, id: &str) -> Result<bool, StoreError> {
+        if self.override_exists {
+            self.exists.fetch_add(1, Ordering::SeqCst);
+            self.inner.exists(kind, id).await
+        } else {
+            Ok(self.get(kind, id).await?.is_some())
+        }
+    }
+    async fn replace(
+        &self,
+        kind: &ResourceKind,
+        resource: Value,
+        unique: Vec<UniqueKey>,
+        expected_version: &str,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .replace(kind, resource, unique, expected_version)
+            .await
+    }
+    async fn delete(
+        &self,
+        kind: &ResourceKind,
+        id: &str,
+        expected_version: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.inner.delete(kind, id, expected_version).await
+    }
+    async fn list(
+        &self,
+        kind: &ResourceKind,
+        query: &StoreQuery<'_>,
+    ) -> Result<StorePage, StoreError> {
+        self.inner.list(kind, query).await
+    }
+    async fn groups_of(&self, member_id: &str) -> Result<Vec<GroupRef>, StoreError> {
+        self.inner.groups_of(member_id).await
+    }
+}
+
+fn client_over(store: Arc<CountingStore>) -> Client {
+    Client {
+        service: ScimService::new(ScimConfig::default(), store),
+    }
+}
+
+fn member_values(group: &Value) -> Vec<(String, Option<String>)> {
+    group["members"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| {
+                    (
+                        m["value"].as_str().expect("value").to_owned(),
+                        m["display"].as_str().map(str::to_owned),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Item 2: a POST that names the same member many times, with different `display`s,
+/// stores it once (the first entry wins) and checks it once, without copying it.
+#[tokio::test]
+async fn duplicate_members_are_merged_and_checked_once_without_copies() {
+    let store = Arc::new(CountingStore::new(true));
+    let c = client_over(store.clone());
+    let u = c.create_user("alice").await;
+    let v = c.create_user("bob").await;
+    let mut members: Vec<Value> = (0..200)
+        .map(|i| json!({ "value": u, "display": format!("d{i}") }))
+        .collect();
+    members.push(json!({ "value": v }));
+    store.reset();
+    let r = c
+        .post(
+            "/Groups",
+            &json!({ "schemas": [GROUP_SCHEMA], "displayName": "g", "members": members }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(
+        member_values(&r.json),
+        [(u.clone(), Some("d0".to_owned())), (v.clone(), None)]
+    );
+    assert_eq!(store.gets.load(Ordering::SeqCst), 0);
+    assert_eq!(store.exists.load(Ordering::SeqCst), 2);
+    let gid = r.id();
+
+    // PUT and PATCH merge the same way.
+    store.reset();
+    let r = c
+        .put(
+            &format!("/Groups/{gid}"),
+            &json!({ "schemas": [GROUP_SCHEMA], "displayName": "g", "members": [
+                { "value": v, "display": "first" }, { "value": v, "display": "second" },
+                { "value": u, "type": "User" }, { "value": u, "type": "user" }
+            ] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        member_values(&r.json),
+        [(v.clone(), Some("first".to_owned())), (u.clone(), None)]
+    );
+    assert_eq!(store.exists.load(Ordering::SeqCst), 2);
+    let r = c
+        .patch_ops(
+            &format!("/Groups/{gid}"),
+            json!([{ "op": "add", "path": "members", "value": [
+                { "value": u, "type": "Group" }, { "value": u, "display": "x" }
+            ] }]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let got = member_values(&r.json);
+    assert_eq!(got.len(), 2, "{}", r.json);
+    assert_eq!(got[1].0, u);
+}
+
+/// Item 2: a store that keeps the trait's default `exists` is asked once per distinct
+/// member, and an unknown member is still refused.
+#[tokio::test]
+async fn default_exists_is_called_once_per_distinct_member() {
+    let store = Arc::new(CountingStore::new(false));
+    let c = client_over(store.clone());
+    let u = c.create_user("alice").await;
+    let members: Vec<Value> = (0..50).map(|_| json!({ "value": u })).collect();
+    store.reset();
+    let r = c
+        .post(
+            "/Groups",
+            &json!({ "schemas": [GROUP_SCHEMA], "displayName": "g", "members": members }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(member_values(&r.json), [(u.clone(), None)]);
+    assert_eq!(store.gets.load(Ordering::SeqCst), 1);
+    c.post(
+        "/Groups",
+        &json!({ "schemas": [GROUP_SCHEMA], "displayName": "h", "members": [{ "value": "nope" }] }),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+}
