@@ -411,28 +411,32 @@ impl ResourceStore for InMemoryStore {
             (snapshot(kind), groups)
         };
         let memberships = groups.as_deref().map(membership_index);
+        let sorts_by_groups =
+            wants_groups && query.sort_by.is_some_and(|p| names_path(p, "groups"));
         let mut hits: Vec<Hit> = Vec::new();
         for (seq, resource) in rows {
-            let view = memberships.as_ref().map(|index| {
-                let mut user = (*resource).clone();
-                let id = user
+            // The user's groups are computed from the index and matched beside the user,
+            // never by copying the user; a hit keeps them only when the sort needs them.
+            let groups = memberships.as_ref().map(|index| {
+                let id = resource
                     .get("id")
                     .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                if let (Some(groups), Some(obj)) = (index.get(&id), user.as_object_mut()) {
-                    obj.insert("groups".into(), groups_value(groups));
-                }
-                user
+                    .unwrap_or_default();
+                index.get(id).map(|g| groups_value(g))
             });
-            let matched = query
-                .filter
-                .is_none_or(|f| f.matches(view.as_ref().unwrap_or(&resource), query.schema));
+            let matched = query.filter.is_none_or(|f| match &groups {
+                Some(Some(g)) => f.matches_with(&resource, query.schema, "groups", g),
+                _ => f.matches(&resource, query.schema),
+            });
             if matched {
+                let sort_view = groups
+                    .flatten()
+                    .filter(|_| sorts_by_groups)
+                    .map(|g| serde_json::json!({ "groups": g }));
                 hits.push(Hit {
                     seq,
                     resource,
-                    view,
+                    sort_view,
                 });
             }
         }
@@ -530,17 +534,17 @@ fn names_path(path: &AttrPath, name: &str) -> bool {
             .is_none_or(|u| !u.to_ascii_lowercase().contains(":extension:"))
 }
 
-/// A resource that matched a list query; `view` is the resource with computed attributes
-/// filled in, when the query needs them.
+/// A resource that matched a list query; `sort_view` holds only the computed `groups` of a
+/// user (`{"groups": [...]}`), when the query sorts by them.
 struct Hit {
     seq: u64,
     resource: Arc<Value>,
-    view: Option<Value>,
+    sort_view: Option<Value>,
 }
 
 impl Hit {
     fn shown(&self) -> &Value {
-        self.view.as_ref().unwrap_or(&self.resource)
+        self.sort_view.as_ref().unwrap_or(&self.resource)
     }
 }
 

@@ -197,3 +197,51 @@ async fn default_exists_is_called_once_per_distinct_member() {
     .await
     .assert_error(400, Some("invalidValue"));
 }
+
+fn user_names(r: &common::Resp) -> Vec<String> {
+    r.json["Resources"]
+        .as_array()
+        .expect("Resources")
+        .iter()
+        .map(|u| u["userName"].as_str().expect("userName").to_owned())
+        .collect()
+}
+
+/// Item 3: filters and sorts on the computed `groups` are evaluated from the membership
+/// index (the user is not copied to fill them in) with the same results as before.
+#[tokio::test]
+async fn filters_and_sorts_on_groups_match_the_memberships() {
+    let c = Client::new();
+    let a = c.create_user("alice").await;
+    let b = c.create_user("bob").await;
+    c.create_user("carol").await;
+    let g1 = c.create_group("g1", &[&a]).await;
+    let g2 = c.create_group("g2", &[&a, &b]).await;
+
+    let r = c.get("/Users?filter=groups pr&sortBy=userName").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(user_names(&r), ["alice", "bob"]);
+    let r = c.get("/Users?filter=groups eq null").await;
+    assert_eq!(user_names(&r), ["carol"]);
+    let r = c
+        .get(&format!("/Users?filter=groups.value eq \"{g1}\""))
+        .await;
+    assert_eq!(user_names(&r), ["alice"]);
+    let r = c
+        .get("/Users?filter=groups[display eq \"g2\"] and userName sw \"b\"")
+        .await;
+    assert_eq!(user_names(&r), ["bob"]);
+    let r = c
+        .get("/Users?count=0&filter=groups pr or userName pr")
+        .await;
+    assert_eq!(r.json["totalResults"], json!(3), "{}", r.json);
+    // `groups` is filled in on the page, and sorting by it puts users without groups last.
+    let r = c
+        .get("/Users?filter=groups pr or userName pr&sortBy=groups.display&sortOrder=descending")
+        .await;
+    let names = user_names(&r);
+    assert_eq!(names.last().map(String::as_str), Some("carol"), "{names:?}");
+    assert_eq!(names.len(), 3);
+    let bob = &r.json["Resources"][names.iter().position(|n| n == "bob").expect("bob")];
+    assert_eq!(bob["groups"][0]["value"], json!(g2));
+}

@@ -43,7 +43,34 @@ impl Filter {
     ///
     /// See the [module documentation](self) for the exact semantics.
     pub fn matches(&self, resource: &Value, schema: &ResourceSchema) -> bool {
-        eval(self, Scope::Resource { resource, schema })
+        eval(
+            self,
+            Scope::Resource {
+                resource,
+                schema,
+                computed: None,
+            },
+        )
+    }
+
+    /// Like [`Filter::matches`], with the core attribute `name` taking the value `value`
+    /// instead of what `resource` holds: a computed attribute (a user's `groups`) is matched
+    /// without copying the resource to fill it in.
+    pub(crate) fn matches_with(
+        &self,
+        resource: &Value,
+        schema: &ResourceSchema,
+        name: &str,
+        value: &Value,
+    ) -> bool {
+        eval(
+            self,
+            Scope::Resource {
+                resource,
+                schema,
+                computed: Some((name, value)),
+            },
+        )
     }
 
     /// Checks the filter against `schema`: every attribute exists, ordering operators are not
@@ -132,6 +159,7 @@ enum Scope<'a> {
     Resource {
         resource: &'a Value,
         schema: &'a ResourceSchema,
+        computed: Option<(&'a str, &'a Value)>,
     },
     Element {
         element: &'a Value,
@@ -185,8 +213,21 @@ fn eval(f: &Filter, scope: Scope<'_>) -> bool {
 
 fn locate<'a>(scope: Scope<'a>, path: &AttrPath) -> Option<Located<'a>> {
     match scope {
-        Scope::Resource { resource, schema } => {
+        Scope::Resource {
+            resource,
+            schema,
+            computed,
+        } => {
             let r = schema.resolve(path)?;
+            if let (None, Some((name, value))) = (r.extension, computed)
+                && r.attr.name.eq_ignore_ascii_case(name)
+            {
+                return Some(Located {
+                    value,
+                    attr: r.attr,
+                    sub: r.sub,
+                });
+            }
             let container = match r.extension {
                 Some(urn) => get_ci(resource, urn)?,
                 None => resource,
