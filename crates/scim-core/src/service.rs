@@ -41,6 +41,10 @@ pub struct ScimConfig {
     pub write_retries: usize,
     /// A documentation URI advertised by `/ServiceProviderConfig`.
     pub documentation_uri: Option<String>,
+    /// The most values one multi-valued attribute (`emails`, `members`, ...) may hold after
+    /// a POST, PUT or PATCH; more is a 400 `invalidValue`. Default 10,000. It bounds what one
+    /// resource costs to store, patch and match against a filter.
+    pub max_values_per_attribute: usize,
 }
 
 impl Default for ScimConfig {
@@ -52,6 +56,7 @@ impl Default for ScimConfig {
             compat: CompatProfile::default(),
             write_retries: 1000,
             documentation_uri: None,
+            max_values_per_attribute: 10_000,
         }
     }
 }
@@ -321,6 +326,7 @@ impl ScimService {
     ) -> Result<(Value, String), ScimError> {
         let attrs = resource::normalize(body, schema, self.config.compat)?;
         resource::check_rules(&attrs, None, schema)?;
+        self.check_value_counts(&attrs)?;
         let attrs = self.check_references(schema, attrs, None, &[]).await?;
         let id = uuid::Uuid::new_v4().to_string();
         // Stored relative to the SCIM root: the absolute URL is rendered per response from
@@ -369,6 +375,7 @@ impl ScimService {
                 }
             }
             resource::check_rules(&attrs, Some(stored), schema)?;
+            self.check_value_counts(&attrs)?;
             Ok(attrs)
         })
         .await
@@ -394,6 +401,7 @@ impl ScimService {
             whole.extend(patched);
             let attrs = resource::normalize(&Value::Object(whole), schema, self.config.compat)?;
             resource::check_rules(&attrs, Some(stored), schema)?;
+            self.check_value_counts(&attrs)?;
             Ok(attrs)
         })
         .await
@@ -508,6 +516,27 @@ impl ScimService {
     /// names nothing fails with 400, except one that `stored_members` already held (its
     /// resource was deleted concurrently): that one is dropped, so that a group never gets
     /// stuck on a dangling member. `$ref` is not stored; [`Self::present`] renders it.
+    /// Refuses attributes with more values than `max_values_per_attribute` (core attributes
+    /// and those of extension blocks).
+    fn check_value_counts(&self, attrs: &Map<String, Value>) -> Result<(), ScimError> {
+        let max = self.config.max_values_per_attribute;
+        let nested = attrs
+            .values()
+            .filter_map(Value::as_object)
+            .flat_map(|o| o.iter());
+        for (name, v) in attrs.iter().chain(nested) {
+            if let Value::Array(a) = v
+                && a.len() > max
+            {
+                return Err(ScimError::invalid_value(format!(
+                    "attribute \"{name}\" has {} values, more than the limit of {max}",
+                    a.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     async fn check_references(
         &self,
         schema: &ResourceSchema,

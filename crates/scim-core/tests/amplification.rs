@@ -245,3 +245,102 @@ async fn filters_and_sorts_on_groups_match_the_memberships() {
     let bob = &r.json["Resources"][names.iter().position(|n| n == "bob").expect("bob")];
     assert_eq!(bob["groups"][0]["value"], json!(g2));
 }
+
+/// Item 4: a filter may hold at most `MAX_FILTER_TERMS` comparison terms, counted inside
+/// value paths too; one more is a 400 `invalidFilter` naming the limit.
+#[tokio::test]
+async fn filters_with_too_many_terms_are_refused() {
+    let c = Client::new();
+    c.create_user("alice").await;
+    let max = scim_core::filter::MAX_FILTER_TERMS;
+    let terms = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("emails co \"~{i}\""))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    let at_limit = format!("{} or userName eq \"alice\"", terms(max - 1));
+    let r = c.get(&format!("/Users?filter={at_limit}")).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["totalResults"], json!(1));
+
+    let over = format!("{} or userName eq \"alice\"", terms(max));
+    let r = c.get(&format!("/Users?filter={over}")).await;
+    r.assert_error(400, Some("invalidFilter"));
+    let detail = r.json["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains(&format!("{}", max + 1)) && detail.contains(&format!("{max}")),
+        "{detail}"
+    );
+
+    // Terms inside a value path count too, and POST /.search is bounded the same way.
+    let inner = (0..max)
+        .map(|i| format!("value eq \"{i}\""))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let r = c
+        .post(
+            "/Users/.search",
+            &json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                     "filter": format!("emails[{inner}] or userName pr") }),
+        )
+        .await;
+    r.assert_error(400, Some("invalidFilter"));
+}
+
+/// Item 4: a multi-valued attribute holds at most `max_values_per_attribute` values after
+/// POST, PUT and PATCH; more is a 400 `invalidValue` and nothing is stored.
+#[tokio::test]
+async fn multi_valued_attributes_are_bounded_on_write() {
+    let c = Client::with_config(ScimConfig {
+        max_values_per_attribute: 3,
+        ..Default::default()
+    });
+    assert_eq!(ScimConfig::default().max_values_per_attribute, 10_000);
+    let emails = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({ "value": format!("a{i}@example.com") }))
+            .collect()
+    };
+    let user = |n: usize| json!({ "schemas": [common::USER_SCHEMA], "userName": "alice", "emails": emails(n) });
+    c.post("/Users", &user(4))
+        .await
+        .assert_error(400, Some("invalidValue"));
+    let r = c.post("/Users", &user(3)).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let id = r.id();
+    c.put(&format!("/Users/{id}"), &user(4))
+        .await
+        .assert_error(400, Some("invalidValue"));
+    let r = c
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{ "op": "add", "path": "emails", "value": [{ "value": "new@example.com" }] }]),
+        )
+        .await;
+    r.assert_error(400, Some("invalidValue"));
+    let r = c.get(&format!("/Users/{id}")).await;
+    assert_eq!(r.json["emails"].as_array().map(Vec::len), Some(3));
+    // An add of a value already held merges and stays within the bound.
+    let r = c
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{ "op": "add", "path": "emails", "value": [{ "value": "a0@example.com", "type": "work" }] }]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["emails"].as_array().map(Vec::len), Some(3));
+
+    // Group members count the same way.
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(c.create_user(&format!("m{i}")).await);
+    }
+    let members: Vec<Value> = ids.iter().map(|m| json!({ "value": m })).collect();
+    c.post(
+        "/Groups",
+        &json!({ "schemas": [GROUP_SCHEMA], "displayName": "g", "members": members }),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+}
