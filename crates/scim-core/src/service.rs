@@ -254,11 +254,32 @@ impl ScimService {
                     }
                     [id] => {
                         let if_match = header_str(headers, header::IF_MATCH);
+                        let if_none_match = header_str(headers, header::IF_NONE_MATCH);
+                        // RFC 7232 section 3.2: on a write, an `If-None-Match` that names the
+                        // current version (or `*`, any version) fails with 412.
+                        if *method != Method::GET
+                            && let Some(inm) = if_none_match
+                        {
+                            let etag = etag_of(&self.get_stored(schema, id).await?);
+                            if etag_matches(inm, &etag) {
+                                return Err(ScimError::precondition_failed(format!(
+                                    "If-None-Match {inm} matches the current version {etag}"
+                                )));
+                            }
+                        }
                         match *method {
                             Method::GET => {
                                 let stored = self.get_stored(schema, id).await?;
                                 let etag = etag_of(&stored);
-                                if let Some(inm) = header_str(headers, header::IF_NONE_MATCH)
+                                // RFC 7232 section 6: If-Match is evaluated first.
+                                if let Some(im) = if_match
+                                    && !etag_matches(im, &etag)
+                                {
+                                    return Err(ScimError::precondition_failed(format!(
+                                        "If-Match {im} does not match the current version {etag}"
+                                    )));
+                                }
+                                if let Some(inm) = if_none_match
                                     && etag_matches(inm, &etag)
                                 {
                                     return Ok(not_modified(&etag));

@@ -344,3 +344,59 @@ async fn multi_valued_attributes_are_bounded_on_write() {
     .await
     .assert_error(400, Some("invalidValue"));
 }
+
+/// Item 5 (RFC 7232): `If-None-Match: *` or the current ETag on a write of an existing
+/// resource is 412 and changes nothing; `If-Match` with another ETag on GET is 412.
+#[tokio::test]
+async fn preconditions_on_get_and_writes() {
+    let c = Client::new();
+    let id = c.create_user("alice").await;
+    let path = format!("/Users/{id}");
+    let etag = c.get(&path).await.version();
+    let body = json!({ "schemas": [common::USER_SCHEMA], "userName": "alice2" });
+
+    c.put_with(&path, &body, &[("If-None-Match", "*")])
+        .await
+        .assert_error(412, None);
+    c.put_with(&path, &body, &[("If-None-Match", etag.as_str())])
+        .await
+        .assert_error(412, None);
+    c.patch_with(
+        &path,
+        &json!({ "schemas": [common::PATCH_OP], "Operations": [{ "op": "replace", "path": "userName", "value": "x" }] }),
+        &[("If-None-Match", "*")],
+    )
+    .await
+    .assert_error(412, None);
+    c.delete_with(&path, &[("If-None-Match", "*")])
+        .await
+        .assert_error(412, None);
+    let r = c.get(&path).await;
+    assert_eq!(r.json["userName"], json!("alice"));
+    assert_eq!(r.version(), etag);
+
+    // Another ETag in If-None-Match lets the write through.
+    let r = c
+        .put_with(&path, &body, &[("If-None-Match", "W/\"other\"")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let etag2 = r.version();
+    // A PUT with If-None-Match: * on a resource that does not exist is 404 (no upsert).
+    c.put_with("/Users/missing", &body, &[("If-None-Match", "*")])
+        .await
+        .assert_error(404, None);
+
+    // GET: If-Match with a stale ETag is 412; with the current one (or *) it is 200.
+    c.get_with(&path, &[("If-Match", etag.as_str())])
+        .await
+        .assert_error(412, None);
+    let r = c.get_with(&path, &[("If-Match", etag2.as_str())]).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let r = c.get_with(&path, &[("If-Match", "*")]).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    // If-None-Match on GET is still 304.
+    let r = c
+        .get_with(&path, &[("If-None-Match", etag2.as_str())])
+        .await;
+    assert_eq!(r.status, 304);
+}
