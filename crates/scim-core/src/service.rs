@@ -1171,6 +1171,13 @@ pub(crate) fn store_error(e: StoreError) -> ScimError {
         StoreError::VersionMismatch { expected, current } => ScimError::precondition_failed(
             format!("expected version {expected}, current {current}"),
         ),
+        StoreError::TooMany { limit } => ScimError::new(
+            ErrorKind::TooMany,
+            format!(
+                "the filter looks at more than {limit} attribute values, more than this server \
+             evaluates for one request"
+            ),
+        ),
         other => {
             tracing::warn!(error = %other, "SCIM store failed");
             ScimError::internal("the directory store failed; see the server log")

@@ -65,6 +65,13 @@ pub enum StoreError {
     /// The backend failed; the text is safe to log.
     #[error("storage backend failed: {0}")]
     Backend(String),
+    /// A list's filter would look at more values than the store is willing to evaluate
+    /// (answered 400 `tooMany`).
+    #[error("the filter looks at more than {limit} values")]
+    TooMany {
+        /// The store's budget of values per list.
+        limit: u64,
+    },
 }
 
 /// One page of a list query.
@@ -167,7 +174,14 @@ pub trait ResourceStore: Send + Sync {
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
     inner: Mutex<Tables>,
+    /// `None`: [`DEFAULT_FILTER_BUDGET`].
+    filter_budget: Option<u64>,
 }
+
+/// How many attribute values one list's filter may look at in an [`InMemoryStore`], summed
+/// over the resources it scans (each term charges the values of the attribute it names, one
+/// at least), unless set with [`InMemoryStore::with_filter_budget`].
+pub const DEFAULT_FILTER_BUDGET: u64 = 10_000_000;
 
 #[derive(Debug, Default)]
 struct Tables {
@@ -193,6 +207,15 @@ impl InMemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose lists refuse, with [`StoreError::TooMany`], a filter that looks
+    /// at more than `values` attribute values in all.
+    pub fn with_filter_budget(values: u64) -> Self {
+        Self {
+            filter_budget: Some(values),
+            ..Self::default()
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
@@ -413,6 +436,8 @@ impl ResourceStore for InMemoryStore {
         let memberships = groups.as_deref().map(membership_index);
         let sorts_by_groups =
             wants_groups && query.sort_by.is_some_and(|p| names_path(p, "groups"));
+        let limit = self.filter_budget.unwrap_or(DEFAULT_FILTER_BUDGET);
+        let budget = crate::filter::Budget::new(limit);
         let mut hits: Vec<Hit> = Vec::new();
         for (seq, resource) in rows {
             // The user's groups are computed from the index and matched beside the user,
@@ -424,10 +449,16 @@ impl ResourceStore for InMemoryStore {
                     .unwrap_or_default();
                 index.get(id).map(|g| groups_value(g))
             });
-            let matched = query.filter.is_none_or(|f| match &groups {
-                Some(Some(g)) => f.matches_with(&resource, query.schema, "groups", g),
-                _ => f.matches(&resource, query.schema),
-            });
+            let computed = match &groups {
+                Some(Some(g)) => Some(("groups", g)),
+                _ => None,
+            };
+            let matched = query
+                .filter
+                .is_none_or(|f| f.matches_with(&resource, query.schema, computed, &budget));
+            if budget.spent() {
+                return Err(StoreError::TooMany { limit });
+            }
             if matched {
                 let sort_view = groups
                     .flatten()

@@ -400,3 +400,56 @@ async fn preconditions_on_get_and_writes() {
         .await;
     assert_eq!(r.status, 304);
 }
+
+/// Item 4: each list request has a budget of attribute values its filter may look at (each
+/// term charges the values of the attribute it names); a filter that needs more is a 400
+/// `tooMany`. The budget is per request, not spent across requests.
+#[tokio::test]
+async fn a_list_filter_that_exceeds_the_evaluation_budget_is_too_many() {
+    assert_eq!(scim_core::store::DEFAULT_FILTER_BUDGET, 10_000_000);
+    let c = Client {
+        service: ScimService::new(
+            ScimConfig::default(),
+            Arc::new(InMemoryStore::with_filter_budget(150)),
+        ),
+    };
+    for u in 0..5 {
+        let emails: Vec<Value> = (0..30)
+            .map(|i| json!({ "value": format!("u{u}e{i}@example.com") }))
+            .collect();
+        let r = c
+            .post(
+                "/Users",
+                &json!({ "schemas": [common::USER_SCHEMA], "userName": format!("u{u}"), "emails": emails }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.json);
+    }
+    // 5 users x 30 emails = 150 values: exactly the budget, twice in a row.
+    for _ in 0..2 {
+        let r = c.get("/Users?filter=emails co \"u4e29\"").await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        assert_eq!(r.json["totalResults"], json!(1));
+    }
+    // One more term on the last user's userName is over it.
+    let r = c
+        .get("/Users?filter=emails co \"nothing\" or userName eq \"nobody\"")
+        .await;
+    r.assert_error(400, Some("tooMany"));
+    assert!(
+        r.json["detail"].as_str().is_some_and(|d| d.contains("150")),
+        "{}",
+        r.json
+    );
+    // The root search and POST /.search are bounded the same way.
+    c.post(
+        "/.search",
+        &json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                 "filter": "emails co \"nothing\" or userName eq \"nobody\"" }),
+    )
+    .await
+    .assert_error(400, Some("tooMany"));
+    // Cheap filters are unaffected.
+    let r = c.get("/Users?filter=userName eq \"u3\"").await;
+    assert_eq!(r.json["totalResults"], json!(1), "{}", r.json);
+}
