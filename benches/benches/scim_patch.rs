@@ -81,5 +81,37 @@ fn request(method: Method, path: &str, body: &serde_json::Value) -> Request<Byte
     }
 }
 
-criterion_group!(benches, engine, service);
+/// PATCH `add` of many values to a multi-valued attribute that already holds many: each new
+/// value is looked up in an index of the existing ones (linear, was quadratic).
+fn add_many(c: &mut Criterion) {
+    let schema = ResourceSchema::user();
+    let emails = |from: usize, n: usize| -> serde_json::Value {
+        (from..from + n)
+            .map(|i| serde_json::json!({ "value": format!("u{i}@example.com"), "type": "work" }))
+            .collect()
+    };
+    let attributes = serde_json::json!({ "userName": "bench", "emails": emails(0, 5_000) });
+    let Some(attributes) = attributes.as_object() else {
+        panic!("the bench user is not an object");
+    };
+    let request = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "add", "path": "emails", "value": emails(2_500, 5_000) }]
+    });
+    let mut g = c.benchmark_group("patch_add_many");
+    g.throughput(Throughput::Elements(5_000));
+    g.bench_function("emails_5000_onto_5000", |b| {
+        b.iter(|| {
+            apply_patch(
+                black_box(attributes),
+                black_box(&request),
+                &schema,
+                CompatProfile::default(),
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, engine, service, add_many);
 criterion_main!(benches);

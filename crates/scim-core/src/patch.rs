@@ -522,10 +522,17 @@ impl<'a> Target<'a> {
                 {
                     clear_primary(&mut items);
                 }
+                let mut index = ValueIndex::default();
+                for (i, item) in items.iter().enumerate() {
+                    index.insert(item, i);
+                }
                 for v in new {
-                    if let Some(existing) = items.iter_mut().find(|e| same_value(e, &v)) {
-                        merge_into(existing, &v);
+                    if let Some(i) = index.first_same(&v) {
+                        let before = value_key(&items[i]).1;
+                        merge_into(&mut items[i], &v);
+                        index.retype(&items[i], before, i);
                     } else {
+                        index.insert(&v, items.len());
                         items.push(v);
                     }
                 }
@@ -721,7 +728,11 @@ impl<'a> Target<'a> {
                         _ => Vec::new(),
                     };
                     let mut items = current.as_array().cloned().unwrap_or_default();
-                    items.retain(|e| !listed.iter().any(|l| same_value(e, l)));
+                    let mut index = ValueIndex::default();
+                    for (i, l) in listed.iter().enumerate() {
+                        index.insert(l, i);
+                    }
+                    items.retain(|e| index.first_same(e).is_none());
                     let out = if items.is_empty() {
                         None
                     } else {
@@ -873,8 +884,10 @@ fn clear_primary(items: &mut [Value]) {
     }
 }
 
-/// Two values of a multi-valued attribute are the same value when their `value`
+/// The reference definition that [`ValueIndex`] implements without scanning: two values of
+/// a multi-valued attribute are the same value when their `value`
 /// sub-attributes are equal (and, without `value`, when they are equal whole).
+#[cfg(test)]
 fn same_value(a: &Value, b: &Value) -> bool {
     match (a.get("value"), b.get("value")) {
         (Some(x), Some(y)) => match (x, y) {
@@ -897,6 +910,123 @@ fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// What [`same_value`] compares, as hashable keys: the value key (a string `value`, another
+/// `value` or, without `value`, the whole item) and, for string values only, the case-folded
+/// `type` (`None` when the item has no `type`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ValueKey {
+    Str(String),
+    Other(String),
+    Whole(String),
+}
+
+type TypeKey = Option<String>;
+
+fn value_key(item: &Value) -> (ValueKey, TypeKey) {
+    match item.get("value") {
+        Some(Value::String(s)) => {
+            let ty = match item.get("type") {
+                None => None,
+                Some(Value::String(t)) => Some(format!("s{}", t.to_ascii_lowercase())),
+                Some(t) => Some(format!("j{}", canonical_json(t))),
+            };
+            (ValueKey::Str(s.clone()), ty)
+        }
+        Some(v) => (ValueKey::Other(canonical_json(v)), None),
+        None => (ValueKey::Whole(canonical_json(item)), None),
+    }
+}
+
+/// JSON text with object keys sorted, so that equal values give equal text whatever the
+/// key order (serde_json keeps insertion order here).
+fn canonical_json(v: &Value) -> String {
+    fn write(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(o) => {
+                let mut keys: Vec<&String> = o.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (n, k) in keys.into_iter().enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(&o[k], out);
+                }
+                out.push('}');
+            }
+            Value::Array(a) => {
+                out.push('[');
+                for (n, e) in a.iter().enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    write(e, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(v, &mut out);
+    out
+}
+
+/// An index of the items of a multi-valued attribute that answers "the first item that is
+/// [`same_value`] as this one" without scanning the items: per value key, the positions of
+/// the items by type key. An item without `type` matches any type, so the first match is the
+/// smallest position among the new item's type and the untyped items (or among all items
+/// with that value, when the new item has no type).
+#[derive(Default)]
+struct ValueIndex {
+    buckets: std::collections::HashMap<ValueKey, Bucket>,
+}
+
+#[derive(Default)]
+struct Bucket {
+    first: Option<usize>,
+    by_type: std::collections::HashMap<TypeKey, std::collections::BTreeSet<usize>>,
+}
+
+impl ValueIndex {
+    fn insert(&mut self, item: &Value, at: usize) {
+        let (vk, tk) = value_key(item);
+        let b = self.buckets.entry(vk).or_default();
+        b.first = Some(b.first.map_or(at, |f| f.min(at)));
+        b.by_type.entry(tk).or_default().insert(at);
+    }
+
+    fn first_same(&self, item: &Value) -> Option<usize> {
+        let (vk, tk) = value_key(item);
+        let b = self.buckets.get(&vk)?;
+        let first_of = |t: &TypeKey| b.by_type.get(t).and_then(|s| s.first().copied());
+        match (&vk, &tk) {
+            (ValueKey::Str(_), Some(_)) => match (first_of(&tk), first_of(&None)) {
+                (Some(a), Some(c)) => Some(a.min(c)),
+                (a, c) => a.or(c),
+            },
+            _ => b.first,
+        }
+    }
+
+    /// Moves the item at `at` to its new type key after a merge (the value key of an item
+    /// does not change when an equal value is merged into it).
+    fn retype(&mut self, item: &Value, before: TypeKey, at: usize) {
+        let (vk, tk) = value_key(item);
+        if tk == before {
+            return;
+        }
+        if let Some(b) = self.buckets.get_mut(&vk) {
+            if let Some(s) = b.by_type.get_mut(&before) {
+                s.remove(&at);
+            }
+            b.by_type.entry(tk).or_default().insert(at);
+        }
+    }
+}
+
 fn merge_into(target: &mut Value, new: &Value) {
     match (target, new) {
         (Value::Object(t), Value::Object(n)) => {
@@ -905,5 +1035,93 @@ fn merge_into(target: &mut Value, new: &Value) {
             }
         }
         (t, n) => *t = n.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn items() -> Vec<Value> {
+        let mut out = Vec::new();
+        for v in [json!("a"), json!("A"), json!("b"), json!(1), json!(1.0)] {
+            for t in [
+                None,
+                Some(json!("work")),
+                Some(json!("WORK")),
+                Some(json!("home")),
+                Some(json!(7)),
+            ] {
+                let mut o = Map::new();
+                o.insert("value".into(), v.clone());
+                if let Some(t) = t {
+                    o.insert("type".into(), t);
+                }
+                out.push(Value::Object(o));
+            }
+        }
+        out.push(json!({"display": "x", "primary": true}));
+        out.push(json!({"primary": true, "display": "x"}));
+        out.push(json!({"display": "y"}));
+        out.push(json!("plain"));
+        out
+    }
+
+    /// The index finds exactly the first item that `same_value` finds, for every pair of
+    /// value shapes (string and other values, typed in any case, untyped, value-less items
+    /// whose keys come in another order).
+    #[test]
+    fn value_index_finds_the_first_same_value() {
+        let all = items();
+        for start in 0..all.len() {
+            // Rotate so that each item is first in some order.
+            let existing: Vec<Value> = all[start..].iter().chain(&all[..start]).cloned().collect();
+            let mut index = ValueIndex::default();
+            for (i, e) in existing.iter().enumerate() {
+                index.insert(e, i);
+            }
+            for probe in &all {
+                let expected = existing.iter().position(|e| same_value(e, probe));
+                assert_eq!(index.first_same(probe), expected, "probe {probe}");
+            }
+        }
+    }
+
+    /// Adding many new values keeps them all, in order, and merges a repeated value into
+    /// its first occurrence (a typed value merged into an untyped one becomes typed, and a
+    /// later value of that type merges into it).
+    #[test]
+    fn add_merges_into_the_first_equal_value_and_keeps_order() {
+        let schema = ResourceSchema::user();
+        let mut emails: Vec<Value> = (0..5_000)
+            .map(|i| json!({"value": format!("u{i}@example.com")}))
+            .collect();
+        emails.push(json!({"value": "u3@example.com", "type": "work"}));
+        emails.push(json!({"value": "u3@example.com", "type": "home"}));
+        emails.push(json!({"value": "u3@example.com", "type": "Work", "display": "d"}));
+        let attrs = json!({"userName": "x"});
+        let body = json!({
+            "schemas": [PATCH_OP_SCHEMA],
+            "Operations": [{"op": "add", "path": "emails", "value": emails}]
+        });
+        let out = apply_patch(
+            attrs.as_object().expect("object"),
+            &body,
+            &schema,
+            CompatProfile::default(),
+        )
+        .expect("patch");
+        let got = out["emails"].as_array().expect("emails");
+        assert_eq!(got.len(), 5_001);
+        assert_eq!(got[0]["value"], "u0@example.com");
+        assert_eq!(got[4_999]["value"], "u4999@example.com");
+        assert_eq!(got[3]["type"], "work");
+        assert_eq!(got[3]["display"], "d");
+        assert_eq!(
+            got[5_000],
+            json!({"value": "u3@example.com", "type": "home"})
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The sans-IO SCIM handler: an `http::Request` in, an `http::Response` out, for one
 //! directory.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -40,6 +41,10 @@ pub struct ScimConfig {
     pub write_retries: usize,
     /// A documentation URI advertised by `/ServiceProviderConfig`.
     pub documentation_uri: Option<String>,
+    /// The most values one multi-valued attribute (`emails`, `members`, ...) may hold after
+    /// a POST, PUT or PATCH; more is a 400 `invalidValue`. Default 10,000. It bounds what one
+    /// resource costs to store, patch and match against a filter.
+    pub max_values_per_attribute: usize,
 }
 
 impl Default for ScimConfig {
@@ -51,6 +56,7 @@ impl Default for ScimConfig {
             compat: CompatProfile::default(),
             write_retries: 1000,
             documentation_uri: None,
+            max_values_per_attribute: 10_000,
         }
     }
 }
@@ -248,11 +254,32 @@ impl ScimService {
                     }
                     [id] => {
                         let if_match = header_str(headers, header::IF_MATCH);
+                        let if_none_match = header_str(headers, header::IF_NONE_MATCH);
+                        // RFC 7232 section 3.2: on a write, an `If-None-Match` that names the
+                        // current version (or `*`, any version) fails with 412.
+                        if *method != Method::GET
+                            && let Some(inm) = if_none_match
+                        {
+                            let etag = etag_of(&self.get_stored(schema, id).await?);
+                            if etag_matches(inm, &etag) {
+                                return Err(ScimError::precondition_failed(format!(
+                                    "If-None-Match {inm} matches the current version {etag}"
+                                )));
+                            }
+                        }
                         match *method {
                             Method::GET => {
                                 let stored = self.get_stored(schema, id).await?;
                                 let etag = etag_of(&stored);
-                                if let Some(inm) = header_str(headers, header::IF_NONE_MATCH)
+                                // RFC 7232 section 6: If-Match is evaluated first.
+                                if let Some(im) = if_match
+                                    && !etag_matches(im, &etag)
+                                {
+                                    return Err(ScimError::precondition_failed(format!(
+                                        "If-Match {im} does not match the current version {etag}"
+                                    )));
+                                }
+                                if let Some(inm) = if_none_match
                                     && etag_matches(inm, &etag)
                                 {
                                     return Ok(not_modified(&etag));
@@ -320,6 +347,7 @@ impl ScimService {
     ) -> Result<(Value, String), ScimError> {
         let attrs = resource::normalize(body, schema, self.config.compat)?;
         resource::check_rules(&attrs, None, schema)?;
+        self.check_value_counts(&attrs)?;
         let attrs = self.check_references(schema, attrs, None, &[]).await?;
         let id = uuid::Uuid::new_v4().to_string();
         // Stored relative to the SCIM root: the absolute URL is rendered per response from
@@ -368,6 +396,7 @@ impl ScimService {
                 }
             }
             resource::check_rules(&attrs, Some(stored), schema)?;
+            self.check_value_counts(&attrs)?;
             Ok(attrs)
         })
         .await
@@ -393,6 +422,7 @@ impl ScimService {
             whole.extend(patched);
             let attrs = resource::normalize(&Value::Object(whole), schema, self.config.compat)?;
             resource::check_rules(&attrs, Some(stored), schema)?;
+            self.check_value_counts(&attrs)?;
             Ok(attrs)
         })
         .await
@@ -507,6 +537,27 @@ impl ScimService {
     /// names nothing fails with 400, except one that `stored_members` already held (its
     /// resource was deleted concurrently): that one is dropped, so that a group never gets
     /// stuck on a dangling member. `$ref` is not stored; [`Self::present`] renders it.
+    /// Refuses attributes with more values than `max_values_per_attribute` (core attributes
+    /// and those of extension blocks).
+    fn check_value_counts(&self, attrs: &Map<String, Value>) -> Result<(), ScimError> {
+        let max = self.config.max_values_per_attribute;
+        let nested = attrs
+            .values()
+            .filter_map(Value::as_object)
+            .flat_map(|o| o.iter());
+        for (name, v) in attrs.iter().chain(nested) {
+            if let Value::Array(a) = v
+                && a.len() > max
+            {
+                return Err(ScimError::invalid_value(format!(
+                    "attribute \"{name}\" has {} values, more than the limit of {max}",
+                    a.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     async fn check_references(
         &self,
         schema: &ResourceSchema,
@@ -520,6 +571,19 @@ impl ScimService {
         let Some(Value::Array(members)) = attrs.get_mut("members") else {
             return Ok(attrs);
         };
+        // `members` is a set keyed by `value`: the first entry of a value is kept (with its
+        // other sub-attributes), later entries with the same value are dropped, so that each
+        // distinct member is checked once.
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut first = Vec::with_capacity(members.len());
+        for m in members.drain(..) {
+            match m.get("value").and_then(Value::as_str) {
+                Some(v) if !seen.insert(v.to_owned()) => {}
+                _ => first.push(m),
+            }
+        }
+        *members = first;
+        let stored_members: HashSet<&str> = stored_members.iter().map(String::as_str).collect();
         let mut dangling = Vec::new();
         for (index, m) in members.iter_mut().enumerate() {
             let Some(obj) = m.as_object_mut() else {
@@ -547,17 +611,16 @@ impl ScimService {
                 }
                 if self
                     .store
-                    .get(&kind, &value)
+                    .exists(&kind, &value)
                     .await
                     .map_err(store_error)?
-                    .is_some()
                 {
                     found = Some(name);
                     break;
                 }
             }
             let Some(name) = found else {
-                if stored_members.contains(&value) {
+                if stored_members.contains(value.as_str()) {
                     dangling.push(index);
                     continue;
                 }
@@ -1107,6 +1170,13 @@ pub(crate) fn store_error(e: StoreError) -> ScimError {
         )),
         StoreError::VersionMismatch { expected, current } => ScimError::precondition_failed(
             format!("expected version {expected}, current {current}"),
+        ),
+        StoreError::TooMany { limit } => ScimError::new(
+            ErrorKind::TooMany,
+            format!(
+                "the filter looks at more than {limit} attribute values, more than this server \
+             evaluates for one request"
+            ),
         ),
         other => {
             tracing::warn!(error = %other, "SCIM store failed");

@@ -65,6 +65,13 @@ pub enum StoreError {
     /// The backend failed; the text is safe to log.
     #[error("storage backend failed: {0}")]
     Backend(String),
+    /// A list's filter would look at more values than the store is willing to evaluate
+    /// (answered 400 `tooMany`).
+    #[error("the filter looks at more than {limit} values")]
+    TooMany {
+        /// The store's budget of values per list.
+        limit: u64,
+    },
 }
 
 /// One page of a list query.
@@ -126,6 +133,13 @@ pub trait ResourceStore: Send + Sync {
     /// The resource with `id`, if any.
     async fn get(&self, kind: &ResourceKind, id: &str) -> Result<Option<Value>, StoreError>;
 
+    /// Whether a resource of `kind` with `id` is stored. The default calls [`Self::get`];
+    /// a store that can answer without loading (and copying) the resource should override
+    /// it, since a group write checks every distinct member with it.
+    async fn exists(&self, kind: &ResourceKind, id: &str) -> Result<bool, StoreError> {
+        Ok(self.get(kind, id).await?.is_some())
+    }
+
     /// Replaces the resource with the same `id`, if its current `meta.version` equals
     /// `expected_version`.
     async fn replace(
@@ -160,7 +174,14 @@ pub trait ResourceStore: Send + Sync {
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
     inner: Mutex<Tables>,
+    /// `None`: [`DEFAULT_FILTER_BUDGET`].
+    filter_budget: Option<u64>,
 }
+
+/// How many attribute values one list's filter may look at in an [`InMemoryStore`], summed
+/// over the resources it scans (each term charges the values of the attribute it names, one
+/// at least), unless set with [`InMemoryStore::with_filter_budget`].
+pub const DEFAULT_FILTER_BUDGET: u64 = 10_000_000;
 
 #[derive(Debug, Default)]
 struct Tables {
@@ -186,6 +207,15 @@ impl InMemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose lists refuse, with [`StoreError::TooMany`], a filter that looks
+    /// at more than `values` attribute values in all.
+    pub fn with_filter_budget(values: u64) -> Self {
+        Self {
+            filter_budget: Some(values),
+            ..Self::default()
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
@@ -312,6 +342,13 @@ impl ResourceStore for InMemoryStore {
         Ok(shared.map(|r| (*r).clone()))
     }
 
+    async fn exists(&self, kind: &ResourceKind, id: &str) -> Result<bool, StoreError> {
+        let t = self.lock();
+        Ok(t.kinds
+            .get(kind)
+            .is_some_and(|table| table.rows.contains_key(id)))
+    }
+
     async fn replace(
         &self,
         kind: &ResourceKind,
@@ -397,28 +434,40 @@ impl ResourceStore for InMemoryStore {
             (snapshot(kind), groups)
         };
         let memberships = groups.as_deref().map(membership_index);
+        let sorts_by_groups =
+            wants_groups && query.sort_by.is_some_and(|p| names_path(p, "groups"));
+        let limit = self.filter_budget.unwrap_or(DEFAULT_FILTER_BUDGET);
+        let budget = crate::filter::Budget::new(limit);
         let mut hits: Vec<Hit> = Vec::new();
         for (seq, resource) in rows {
-            let view = memberships.as_ref().map(|index| {
-                let mut user = (*resource).clone();
-                let id = user
+            // The user's groups are computed from the index and matched beside the user,
+            // never by copying the user; a hit keeps them only when the sort needs them.
+            let groups = memberships.as_ref().map(|index| {
+                let id = resource
                     .get("id")
                     .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                if let (Some(groups), Some(obj)) = (index.get(&id), user.as_object_mut()) {
-                    obj.insert("groups".into(), groups_value(groups));
-                }
-                user
+                    .unwrap_or_default();
+                index.get(id).map(|g| groups_value(g))
             });
+            let computed = match &groups {
+                Some(Some(g)) => Some(("groups", g)),
+                _ => None,
+            };
             let matched = query
                 .filter
-                .is_none_or(|f| f.matches(view.as_ref().unwrap_or(&resource), query.schema));
+                .is_none_or(|f| f.matches_with(&resource, query.schema, computed, &budget));
+            if budget.spent() {
+                return Err(StoreError::TooMany { limit });
+            }
             if matched {
+                let sort_view = groups
+                    .flatten()
+                    .filter(|_| sorts_by_groups)
+                    .map(|g| serde_json::json!({ "groups": g }));
                 hits.push(Hit {
                     seq,
                     resource,
-                    view,
+                    sort_view,
                 });
             }
         }
@@ -516,17 +565,17 @@ fn names_path(path: &AttrPath, name: &str) -> bool {
             .is_none_or(|u| !u.to_ascii_lowercase().contains(":extension:"))
 }
 
-/// A resource that matched a list query; `view` is the resource with computed attributes
-/// filled in, when the query needs them.
+/// A resource that matched a list query; `sort_view` holds only the computed `groups` of a
+/// user (`{"groups": [...]}`), when the query sorts by them.
 struct Hit {
     seq: u64,
     resource: Arc<Value>,
-    view: Option<Value>,
+    sort_view: Option<Value>,
 }
 
 impl Hit {
     fn shown(&self) -> &Value {
-        self.view.as_ref().unwrap_or(&self.resource)
+        self.sort_view.as_ref().unwrap_or(&self.resource)
     }
 }
 

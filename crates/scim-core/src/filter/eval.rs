@@ -43,7 +43,38 @@ impl Filter {
     ///
     /// See the [module documentation](self) for the exact semantics.
     pub fn matches(&self, resource: &Value, schema: &ResourceSchema) -> bool {
-        eval(self, Scope::Resource { resource, schema })
+        eval(
+            self,
+            Scope::Resource {
+                resource,
+                schema,
+                computed: None,
+                budget: None,
+            },
+        )
+    }
+
+    /// Like [`Filter::matches`], with the core attribute `name` of `computed` taking its
+    /// value instead of what `resource` holds: a computed attribute (a user's `groups`) is
+    /// matched without copying the resource to fill it in. `computed` is
+    /// `computed` optional; every value a term looks at is charged to `budget`, and once it
+    /// is spent the result is meaningless (the caller checks [`Budget::spent`]).
+    pub(crate) fn matches_with(
+        &self,
+        resource: &Value,
+        schema: &ResourceSchema,
+        computed: Option<(&str, &Value)>,
+        budget: &Budget,
+    ) -> bool {
+        eval(
+            self,
+            Scope::Resource {
+                resource,
+                schema,
+                computed,
+                budget: Some(budget),
+            },
+        )
     }
 
     /// Checks the filter against `schema`: every attribute exists, ordering operators are not
@@ -122,8 +153,46 @@ pub fn matches_element(filter: &Filter, element: &Value, attr: &AttributeDef) ->
             Scope::Element {
                 element,
                 parent: attr,
+                budget: None,
             },
         )
+}
+
+/// A count of the values filter terms may still look at, shared by the evaluations of one
+/// request.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    left: std::cell::Cell<u64>,
+    spent: std::cell::Cell<bool>,
+}
+
+impl Budget {
+    pub(crate) fn new(values: u64) -> Self {
+        Self {
+            left: std::cell::Cell::new(values),
+            spent: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Takes `n` values from the budget; false (and spent from then on) when fewer are left.
+    fn charge(&self, n: usize) -> bool {
+        let n = u64::try_from(n).unwrap_or(u64::MAX);
+        match self.left.get().checked_sub(n) {
+            Some(left) if !self.spent.get() => {
+                self.left.set(left);
+                true
+            }
+            _ => {
+                self.spent.set(true);
+                false
+            }
+        }
+    }
+
+    /// Whether an evaluation ran out of budget.
+    pub(crate) fn spent(&self) -> bool {
+        self.spent.get()
+    }
 }
 
 /// Where paths are resolved: against the resource, or against one element of a value path.
@@ -132,10 +201,13 @@ enum Scope<'a> {
     Resource {
         resource: &'a Value,
         schema: &'a ResourceSchema,
+        computed: Option<(&'a str, &'a Value)>,
+        budget: Option<&'a Budget>,
     },
     Element {
         element: &'a Value,
         parent: &'a AttributeDef,
+        budget: Option<&'a Budget>,
     },
 }
 
@@ -147,9 +219,22 @@ struct Located<'a> {
     sub: Option<&'a AttributeDef>,
 }
 
+impl Scope<'_> {
+    /// Charges the values of a located attribute (one at least) to the budget, if any.
+    fn charge(&self, located: Option<&Located<'_>>) -> bool {
+        let budget = match self {
+            Scope::Resource { budget, .. } | Scope::Element { budget, .. } => budget,
+        };
+        budget.is_none_or(|b| b.charge(located.map_or(1, |l| elements(l.value).len().max(1))))
+    }
+}
+
 fn eval(f: &Filter, scope: Scope<'_>) -> bool {
     match f {
-        Filter::Present(path) => locate(scope, path).is_some_and(|l| present_at(&l)),
+        Filter::Present(path) => {
+            let l = locate(scope, path);
+            scope.charge(l.as_ref()) && l.is_some_and(|l| present_at(&l))
+        }
         Filter::Compare {
             path,
             op: CompareOp::Ne,
@@ -166,9 +251,12 @@ fn eval(f: &Filter, scope: Scope<'_>) -> bool {
             let Some(l) = locate(scope, path) else {
                 return false;
             };
-            if l.attr.kind != AttrType::Complex {
+            if l.attr.kind != AttrType::Complex || !scope.charge(Some(&l)) {
                 return false;
             }
+            let Scope::Resource { budget, .. } = scope else {
+                return false;
+            };
             elements(l.value).iter().any(|element| {
                 element.is_object()
                     && eval(
@@ -176,6 +264,7 @@ fn eval(f: &Filter, scope: Scope<'_>) -> bool {
                         Scope::Element {
                             element,
                             parent: l.attr,
+                            budget,
                         },
                     )
             })
@@ -185,8 +274,22 @@ fn eval(f: &Filter, scope: Scope<'_>) -> bool {
 
 fn locate<'a>(scope: Scope<'a>, path: &AttrPath) -> Option<Located<'a>> {
     match scope {
-        Scope::Resource { resource, schema } => {
+        Scope::Resource {
+            resource,
+            schema,
+            computed,
+            ..
+        } => {
             let r = schema.resolve(path)?;
+            if let (None, Some((name, value))) = (r.extension, computed)
+                && r.attr.name.eq_ignore_ascii_case(name)
+            {
+                return Some(Located {
+                    value,
+                    attr: r.attr,
+                    sub: r.sub,
+                });
+            }
             let container = match r.extension {
                 Some(urn) => get_ci(resource, urn)?,
                 None => resource,
@@ -197,7 +300,9 @@ fn locate<'a>(scope: Scope<'a>, path: &AttrPath) -> Option<Located<'a>> {
                 sub: r.sub,
             })
         }
-        Scope::Element { element, parent } => {
+        Scope::Element {
+            element, parent, ..
+        } => {
             if path.urn.is_some() || path.sub.is_some() {
                 return None;
             }
@@ -247,6 +352,9 @@ fn any_leaf(l: &Located<'_>, f: &mut dyn FnMut(&Value, &AttributeDef) -> bool) -
 
 fn compare_at(scope: Scope<'_>, path: &AttrPath, op: CompareOp, lit: &CompValue) -> bool {
     let located = locate(scope, path);
+    if !scope.charge(located.as_ref()) {
+        return false;
+    }
     if op == CompareOp::Eq && *lit == CompValue::Null {
         let Some(l) = located else {
             return true;

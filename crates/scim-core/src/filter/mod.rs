@@ -126,7 +126,7 @@ pub enum Filter {
 mod eval;
 mod parser;
 
-pub(crate) use eval::fold_case;
+pub(crate) use eval::{Budget, fold_case};
 pub use eval::{compare_values, matches_element, sort_value};
-pub use parser::{MAX_DEPTH, MAX_FILTER_LEN, parse_filter};
+pub use parser::{MAX_DEPTH, MAX_FILTER_LEN, MAX_FILTER_TERMS, parse_filter};
 pub(crate) use parser::{Mode, Parser};

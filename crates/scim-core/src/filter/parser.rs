@@ -26,19 +26,50 @@ pub const MAX_FILTER_LEN: usize = 8 * 1024;
 /// The deepest nesting of parentheses, `not (...)` and value paths accepted.
 pub const MAX_DEPTH: usize = 64;
 
+/// The most comparison terms (`attr op value` and `attr pr`, including those inside value
+/// paths) one filter may hold. The evaluation cost of a filter is its terms times the values
+/// they compare, and the values a resource holds are bounded on write, so this bounds the
+/// cost of evaluating a filter against one resource.
+pub const MAX_FILTER_TERMS: usize = 64;
+
 /// Parses a filter expression.
 ///
 /// Every failure is a 400 `invalidFilter` whose detail names the byte position and what was
-/// expected there.
+/// expected there, or the term count when the filter has more than [`MAX_FILTER_TERMS`].
 pub fn parse_filter(input: &str) -> Result<Filter, ScimError> {
     let mut p = Parser::new(input, Mode::Filter)?;
     let f = p.parse_or(false)?;
     p.skip_ws();
     match p.peek() {
-        None => Ok(f),
-        Some(b')') => Err(p.err("unbalanced ')'")),
-        Some(_) => Err(p.err("expected 'and', 'or' or the end of the filter")),
+        None => {}
+        Some(b')') => return Err(p.err("unbalanced ')'")),
+        Some(_) => return Err(p.err("expected 'and', 'or' or the end of the filter")),
     }
+    let terms = count_terms(&f);
+    if terms > MAX_FILTER_TERMS {
+        return Err(ScimError::invalid_filter(format!(
+            "the filter has {terms} comparison terms, more than the limit of {MAX_FILTER_TERMS}"
+        )));
+    }
+    Ok(f)
+}
+
+/// The comparison terms of a filter, counted without recursion.
+fn count_terms(f: &Filter) -> usize {
+    let mut n = 0;
+    let mut stack = vec![f];
+    while let Some(f) = stack.pop() {
+        match f {
+            Filter::Present(_) | Filter::Compare { .. } => n += 1,
+            Filter::Not(inner) => stack.push(inner),
+            Filter::And(l, r) | Filter::Or(l, r) => {
+                stack.push(l);
+                stack.push(r);
+            }
+            Filter::ValuePath { filter, .. } => stack.push(filter),
+        }
+    }
+    n
 }
 
 impl std::str::FromStr for Filter {
