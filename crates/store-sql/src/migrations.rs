@@ -16,10 +16,11 @@ pub(crate) struct Migration {
 
 /// Every migration, oldest first. Released migrations are never edited; changes come as new
 /// ones.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "tenants, login state, replay cache, SCIM resources",
-    sqlite: r#"
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "tenants, login state, replay cache, SCIM resources",
+        sqlite: r#"
 CREATE TABLE organizations (
     id TEXT PRIMARY KEY,
     body TEXT NOT NULL
@@ -108,7 +109,7 @@ CREATE TABLE scim_members (
 );
 CREATE INDEX scim_members_member ON scim_members (directory_id, member_id);
 "#,
-    postgres: r#"
+        postgres: r#"
 CREATE TABLE organizations (
     id TEXT COLLATE "C" PRIMARY KEY,
     body TEXT NOT NULL
@@ -197,4 +198,45 @@ CREATE TABLE scim_members (
 );
 CREATE INDEX scim_members_member ON scim_members (directory_id, member_id);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "group members reference stored users and groups",
+        // A membership row names the member's kind, and a foreign key ties
+        // (directory_id, member_kind, member_id) to a stored resource: no membership row can
+        // name a missing user or group, and on Postgres the key check holds a KEY SHARE lock
+        // on the member until the group's write commits. Rows that named no stored user or
+        // group (possible before this migration) are dropped.
+        sqlite: r#"
+CREATE TABLE scim_members_v2 (
+    directory_id TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    member_kind TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    PRIMARY KEY (directory_id, group_id, member_id),
+    FOREIGN KEY (directory_id, member_kind, member_id) REFERENCES scim_resources (directory_id, kind, id)
+);
+INSERT INTO scim_members_v2 (directory_id, group_id, member_kind, member_id)
+    SELECT m.directory_id, m.group_id, MIN(r.kind), m.member_id
+    FROM scim_members m
+    JOIN scim_resources r ON r.directory_id = m.directory_id AND r.id = m.member_id AND r.kind IN ('User', 'Group')
+    GROUP BY m.directory_id, m.group_id, m.member_id;
+DROP TABLE scim_members;
+ALTER TABLE scim_members_v2 RENAME TO scim_members;
+CREATE INDEX scim_members_member ON scim_members (directory_id, member_id, member_kind);
+"#,
+        postgres: r#"
+ALTER TABLE scim_members ADD COLUMN member_kind TEXT COLLATE "C";
+UPDATE scim_members m SET member_kind = (
+    SELECT MIN(r.kind) FROM scim_resources r
+    WHERE r.directory_id = m.directory_id AND r.id = m.member_id AND r.kind IN ('User', 'Group')
+);
+DELETE FROM scim_members WHERE member_kind IS NULL;
+ALTER TABLE scim_members ALTER COLUMN member_kind SET NOT NULL;
+ALTER TABLE scim_members ADD CONSTRAINT scim_members_member_fkey
+    FOREIGN KEY (directory_id, member_kind, member_id) REFERENCES scim_resources (directory_id, kind, id);
+DROP INDEX scim_members_member;
+CREATE INDEX scim_members_member ON scim_members (directory_id, member_id, member_kind);
+"#,
+    },
+];
