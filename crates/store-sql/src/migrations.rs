@@ -240,3 +240,135 @@ CREATE INDEX scim_members_member ON scim_members (directory_id, member_id, membe
 "#,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use scim_core::ResourceKind;
+    use scim_core::store::ResourceStore as _;
+    use sqlx::{AnyConnection, Connection as _, Row as _};
+
+    use super::MIGRATIONS;
+    use crate::SqlStore;
+
+    /// Applies only migration 1 to the empty database at `url` and stores, as a version 1
+    /// node could, a group listing a user and a ghost, plus a row of another directory.
+    async fn version_1_with_dangling_rows(url: &str, postgres: bool) {
+        sqlx::any::install_default_drivers();
+        let mut conn = AnyConnection::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut statements: Vec<String> = vec![
+            "CREATE TABLE gatehouse_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)"
+                .into(),
+            "INSERT INTO gatehouse_migrations (version, name) VALUES (1, 'v1')".into(),
+        ];
+        let v1 = if postgres {
+            MIGRATIONS[0].postgres
+        } else {
+            MIGRATIONS[0].sqlite
+        };
+        statements.splice(
+            0..0,
+            v1.split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+        let resource = |kind: &str, id: &str, body: &str| {
+            format!(
+                "INSERT INTO scim_resources (directory_id, kind, id, version, body, id_fold) \
+                 VALUES ('d', '{kind}', '{id}', 'W/\"1\"', '{body}', '{id}')"
+            )
+        };
+        statements.push(resource(
+            "User",
+            "u-1",
+            r#"{"id":"u-1","userName":"a","meta":{"version":"W/\"1\""}}"#,
+        ));
+        statements.push(resource(
+            "Group",
+            "g-1",
+            r#"{"id":"g-1","displayName":"G","members":[{"value":"u-1"},{"value":"ghost"}],"meta":{"version":"W/\"1\""}}"#,
+        ));
+        for (dir, member) in [("d", "u-1"), ("d", "ghost"), ("other", "u-1")] {
+            statements.push(format!(
+                "INSERT INTO scim_members (directory_id, group_id, member_id) VALUES ('{dir}', 'g-1', '{member}')"
+            ));
+        }
+        for s in statements {
+            sqlx::query(&s)
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        conn.close().await.unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    async fn upgrade(url: &str, postgres: bool) {
+        version_1_with_dangling_rows(url, postgres).await;
+        let store = SqlStore::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.applied_migrations().await, Ok(vec![1, 2]));
+        let rows = sqlx::query(
+            "SELECT directory_id, member_kind, member_id FROM scim_members ORDER BY directory_id, member_id",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let rows: Vec<(String, String, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get(0).unwrap_or_default(),
+                    r.try_get(1).unwrap_or_default(),
+                    r.try_get(2).unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            vec![("d".into(), "User".into(), "u-1".into())],
+            "only the row naming a stored member stays, with its kind"
+        );
+        // The kept row is live: deleting the user cleans the group.
+        let scim = store.resource_store(
+            &tenant_config::DirectoryId::new("d").unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert_eq!(scim.delete(&ResourceKind::User, "u-1", None).await, Ok(()));
+        let group = scim
+            .get(&ResourceKind::Group, "g-1")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_default();
+        assert_eq!(group["members"], serde_json::json!([{"value": "ghost"}]));
+        assert_eq!(group["meta"]["version"], serde_json::json!("W/\"2\""));
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn migration_2_upgrades_sqlite_data() {
+        let dir = std::env::temp_dir().join(format!("gatehouse-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}?mode=rwc", dir.join("v1.db").display());
+        upgrade(&url, false).await;
+        std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[tokio::test]
+    async fn migration_2_upgrades_postgres_data() {
+        let url = std::env::var("GATEHOUSE_POSTGRES_URL").unwrap_or_else(|_| {
+            panic!("GATEHOUSE_POSTGRES_URL is not set: run `eval \"$(scripts/postgres start)\"`")
+        });
+        let name = format!("gh_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&url);
+        upgrade(&format!("{base}/{name}"), true).await;
+    }
+}
