@@ -208,3 +208,9 @@ pub(crate) fn from_nanos(n: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(n))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
+
+/// Whether `e` is a foreign-key violation.
+pub(crate) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_foreign_key_violation())
+}

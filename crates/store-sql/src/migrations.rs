@@ -16,10 +16,11 @@ pub(crate) struct Migration {
 
 /// Every migration, oldest first. Released migrations are never edited; changes come as new
 /// ones.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "tenants, login state, replay cache, SCIM resources",
-    sqlite: r#"
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "tenants, login state, replay cache, SCIM resources",
+        sqlite: r#"
 CREATE TABLE organizations (
     id TEXT PRIMARY KEY,
     body TEXT NOT NULL
@@ -108,7 +109,7 @@ CREATE TABLE scim_members (
 );
 CREATE INDEX scim_members_member ON scim_members (directory_id, member_id);
 "#,
-    postgres: r#"
+        postgres: r#"
 CREATE TABLE organizations (
     id TEXT COLLATE "C" PRIMARY KEY,
     body TEXT NOT NULL
@@ -197,4 +198,177 @@ CREATE TABLE scim_members (
 );
 CREATE INDEX scim_members_member ON scim_members (directory_id, member_id);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "group members reference stored users and groups",
+        // A membership row names the member's kind, and a foreign key ties
+        // (directory_id, member_kind, member_id) to a stored resource: no membership row can
+        // name a missing user or group, and on Postgres the key check holds a KEY SHARE lock
+        // on the member until the group's write commits. Rows that named no stored user or
+        // group (possible before this migration) are dropped.
+        sqlite: r#"
+CREATE TABLE scim_members_v2 (
+    directory_id TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    member_kind TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    PRIMARY KEY (directory_id, group_id, member_id),
+    FOREIGN KEY (directory_id, member_kind, member_id) REFERENCES scim_resources (directory_id, kind, id)
+);
+INSERT INTO scim_members_v2 (directory_id, group_id, member_kind, member_id)
+    SELECT m.directory_id, m.group_id, MIN(r.kind), m.member_id
+    FROM scim_members m
+    JOIN scim_resources r ON r.directory_id = m.directory_id AND r.id = m.member_id AND r.kind IN ('User', 'Group')
+    GROUP BY m.directory_id, m.group_id, m.member_id;
+DROP TABLE scim_members;
+ALTER TABLE scim_members_v2 RENAME TO scim_members;
+CREATE INDEX scim_members_member ON scim_members (directory_id, member_id, member_kind);
+"#,
+        postgres: r#"
+ALTER TABLE scim_members ADD COLUMN member_kind TEXT COLLATE "C";
+UPDATE scim_members m SET member_kind = (
+    SELECT MIN(r.kind) FROM scim_resources r
+    WHERE r.directory_id = m.directory_id AND r.id = m.member_id AND r.kind IN ('User', 'Group')
+);
+DELETE FROM scim_members WHERE member_kind IS NULL;
+ALTER TABLE scim_members ALTER COLUMN member_kind SET NOT NULL;
+ALTER TABLE scim_members ADD CONSTRAINT scim_members_member_fkey
+    FOREIGN KEY (directory_id, member_kind, member_id) REFERENCES scim_resources (directory_id, kind, id);
+DROP INDEX scim_members_member;
+CREATE INDEX scim_members_member ON scim_members (directory_id, member_id, member_kind);
+"#,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use scim_core::ResourceKind;
+    use scim_core::store::ResourceStore as _;
+    use sqlx::{AnyConnection, Connection as _, Row as _};
+
+    use super::MIGRATIONS;
+    use crate::SqlStore;
+
+    /// Applies only migration 1 to the empty database at `url` and stores, as a version 1
+    /// node could, a group listing a user and a ghost, plus a row of another directory.
+    async fn version_1_with_dangling_rows(url: &str, postgres: bool) {
+        sqlx::any::install_default_drivers();
+        let mut conn = AnyConnection::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut statements: Vec<String> = vec![
+            "CREATE TABLE gatehouse_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)"
+                .into(),
+            "INSERT INTO gatehouse_migrations (version, name) VALUES (1, 'v1')".into(),
+        ];
+        let v1 = if postgres {
+            MIGRATIONS[0].postgres
+        } else {
+            MIGRATIONS[0].sqlite
+        };
+        statements.splice(
+            0..0,
+            v1.split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+        let resource = |kind: &str, id: &str, body: &str| {
+            format!(
+                "INSERT INTO scim_resources (directory_id, kind, id, version, body, id_fold) \
+                 VALUES ('d', '{kind}', '{id}', 'W/\"1\"', '{body}', '{id}')"
+            )
+        };
+        statements.push(resource(
+            "User",
+            "u-1",
+            r#"{"id":"u-1","userName":"a","meta":{"version":"W/\"1\""}}"#,
+        ));
+        statements.push(resource(
+            "Group",
+            "g-1",
+            r#"{"id":"g-1","displayName":"G","members":[{"value":"u-1"},{"value":"ghost"}],"meta":{"version":"W/\"1\""}}"#,
+        ));
+        for (dir, member) in [("d", "u-1"), ("d", "ghost"), ("other", "u-1")] {
+            statements.push(format!(
+                "INSERT INTO scim_members (directory_id, group_id, member_id) VALUES ('{dir}', 'g-1', '{member}')"
+            ));
+        }
+        for s in statements {
+            sqlx::query(&s)
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        conn.close().await.unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    async fn upgrade(url: &str, postgres: bool) {
+        version_1_with_dangling_rows(url, postgres).await;
+        let store = SqlStore::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.applied_migrations().await, Ok(vec![1, 2]));
+        let rows = sqlx::query(
+            "SELECT directory_id, member_kind, member_id FROM scim_members ORDER BY directory_id, member_id",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let rows: Vec<(String, String, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get(0).unwrap_or_default(),
+                    r.try_get(1).unwrap_or_default(),
+                    r.try_get(2).unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            vec![("d".into(), "User".into(), "u-1".into())],
+            "only the row naming a stored member stays, with its kind"
+        );
+        // The kept row is live: deleting the user cleans the group.
+        let scim = store.resource_store(
+            &tenant_config::DirectoryId::new("d").unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert_eq!(scim.delete(&ResourceKind::User, "u-1", None).await, Ok(()));
+        let group = scim
+            .get(&ResourceKind::Group, "g-1")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_default();
+        assert_eq!(group["members"], serde_json::json!([{"value": "ghost"}]));
+        assert_eq!(group["meta"]["version"], serde_json::json!("W/\"2\""));
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn migration_2_upgrades_sqlite_data() {
+        let dir = std::env::temp_dir().join(format!("gatehouse-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}?mode=rwc", dir.join("v1.db").display());
+        upgrade(&url, false).await;
+        std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[tokio::test]
+    async fn migration_2_upgrades_postgres_data() {
+        let url = std::env::var("GATEHOUSE_POSTGRES_URL").unwrap_or_else(|_| {
+            panic!("GATEHOUSE_POSTGRES_URL is not set: run `eval \"$(scripts/postgres start)\"`")
+        });
+        let name = format!("gh_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&url);
+        upgrade(&format!("{base}/{name}"), true).await;
+    }
+}

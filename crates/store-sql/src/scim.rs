@@ -18,7 +18,10 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use tenant_config::DirectoryId;
 
-use crate::db::{SqlStore, is_unique_violation};
+use crate::db::{Backend, SqlStore, is_foreign_key_violation, is_unique_violation};
+
+/// How many member ids one existence check binds (both backends take far more).
+const MEMBER_CHUNK: usize = 500;
 
 /// The most rows a list reads to evaluate, in the engine, a filter or sort that SQL cannot
 /// answer alone.
@@ -146,14 +149,60 @@ impl SqlResourceStore {
         self.db.pool.begin().await.map_err(backend)
     }
 
-    /// Writes the uniqueness keys and group members of a resource inside `tx`.
+    /// The members of a group resource with their kinds, all stored users or groups of this
+    /// directory; fails with [`StoreError::MissingMember`] naming the first (in id order)
+    /// that is not. On Postgres the rows found are locked `FOR KEY SHARE` until `tx` ends, so
+    /// a concurrent delete of a member waits for this write and then sees its membership
+    /// rows, or deletes first and this check no longer finds the member.
+    async fn stored_members(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        resource: &Value,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let wanted: Vec<String> = member_ids(resource).into_iter().collect();
+        let lock = match self.db.backend {
+            Backend::Postgres => " FOR KEY SHARE",
+            Backend::Sqlite => "",
+        };
+        let mut found: HashMap<String, String> = HashMap::new();
+        for chunk in wanted.chunks(MEMBER_CHUNK) {
+            let placeholders = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            // Locks are taken in (kind, id) order, the same in every transaction.
+            let sql = format!(
+                "SELECT id, kind FROM scim_resources WHERE directory_id = $1 \
+                 AND kind IN ('User', 'Group') AND id IN ({placeholders}) ORDER BY kind, id{lock}"
+            );
+            let mut q = sqlx::query(&sql).bind(self.directory.clone());
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            for row in q.fetch_all(&mut **tx).await.map_err(backend)? {
+                let id: String = row.try_get(0).map_err(backend)?;
+                let kind: String = row.try_get(1).map_err(backend)?;
+                found.entry(id).or_insert(kind);
+            }
+        }
+        wanted
+            .into_iter()
+            .map(|id| match found.remove(&id) {
+                Some(kind) => Ok((id, kind)),
+                None => Err(StoreError::MissingMember { value: id }),
+            })
+            .collect()
+    }
+
+    /// Writes the uniqueness keys and the membership rows (`members`, from
+    /// [`Self::stored_members`]) of a resource inside `tx`.
     async fn write_keys(
         &self,
         tx: &mut Transaction<'static, Any>,
         kind: &str,
         id: &str,
-        resource: &Value,
         unique: &[UniqueKey],
+        members: &[(String, String)],
     ) -> Result<(), StoreError> {
         for key in unique {
             sqlx::query(
@@ -178,18 +227,28 @@ impl SqlResourceStore {
                 }
             })?;
         }
-        if kind == "Group" {
-            for member in member_ids(resource) {
-                sqlx::query(
-                    "INSERT INTO scim_members (directory_id, group_id, member_id) VALUES ($1, $2, $3)",
-                )
-                .bind(self.directory.clone())
-                .bind(id.to_owned())
-                .bind(member)
-                .execute(&mut **tx)
-                .await
-                .map_err(backend)?;
-            }
+        for (member, member_kind) in members {
+            // The foreign key refuses a row whose member is gone (it cannot be after the
+            // locked check on Postgres, nor on SQLite's single writer; it is the backstop).
+            sqlx::query(
+                "INSERT INTO scim_members (directory_id, group_id, member_kind, member_id) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(self.directory.clone())
+            .bind(id.to_owned())
+            .bind(member_kind.clone())
+            .bind(member.clone())
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| {
+                if is_foreign_key_violation(&e) {
+                    StoreError::MissingMember {
+                        value: member.clone(),
+                    }
+                } else {
+                    backend(e)
+                }
+            })?;
         }
         Ok(())
     }
@@ -275,6 +334,13 @@ impl ResourceStore for SqlResourceStore {
         let body = resource.to_string();
         let cols = column_values(&resource);
         let mut tx = self.begin().await?;
+        // Members first: a group cannot list itself before it exists, and every transaction
+        // locks members before groups.
+        let members = if kind == "Group" {
+            self.stored_members(&mut tx, &resource).await?
+        } else {
+            Vec::new()
+        };
         let mut q = sqlx::query(
             "INSERT INTO scim_resources (directory_id, kind, id, version, body, id_fold, \
              user_name, user_name_fold, external_id, external_id_fold, display_name, display_name_fold) \
@@ -299,7 +365,7 @@ impl ResourceStore for SqlResourceStore {
                 backend(e)
             }
         })?;
-        self.write_keys(&mut tx, &kind, &id, &resource, &unique)
+        self.write_keys(&mut tx, &kind, &id, &unique, &members)
             .await?;
         tx.commit().await.map_err(backend)
     }
@@ -328,6 +394,11 @@ impl ResourceStore for SqlResourceStore {
         let kind = kind_key(kind);
         let cols = column_values(&resource);
         let mut tx = self.begin().await?;
+        let members = if kind == "Group" {
+            self.stored_members(&mut tx, &resource).await?
+        } else {
+            Vec::new()
+        };
         // Compare-and-swap on the version: the row lock taken by the UPDATE makes a concurrent
         // writer wait and then see the new version.
         let mut q = sqlx::query(
@@ -358,7 +429,7 @@ impl ResourceStore for SqlResourceStore {
             });
         }
         self.clear_keys(&mut tx, &kind, &id).await?;
-        self.write_keys(&mut tx, &kind, &id, &resource, &unique)
+        self.write_keys(&mut tx, &kind, &id, &unique, &members)
             .await?;
         tx.commit().await.map_err(backend)
     }
@@ -370,53 +441,59 @@ impl ResourceStore for SqlResourceStore {
         expected_version: Option<&str>,
     ) -> Result<(), StoreError> {
         let kind = kind_key(kind);
+        let postgres = self.db.backend == Backend::Postgres;
         let mut tx = self.begin().await?;
-        let mut sql = String::from(
-            "DELETE FROM scim_resources WHERE directory_id = $1 AND kind = $2 AND id = $3",
+        // Lock the resource first (Postgres): a group write that checks it as a member waits
+        // for this delete and then no longer finds it, and a group write that checked it
+        // before makes this lock wait until its membership rows are committed and visible
+        // to the statements below.
+        let lock_sql = format!(
+            "SELECT version FROM scim_resources WHERE directory_id = $1 AND kind = $2 AND id = $3{}",
+            if postgres { " FOR UPDATE" } else { "" }
         );
-        if expected_version.is_some() {
-            sql.push_str(" AND version = $4");
-        }
-        let mut q = sqlx::query(&sql)
+        let current = sqlx::query(&lock_sql)
             .bind(self.directory.clone())
             .bind(kind.clone())
-            .bind(id.to_owned());
-        if let Some(v) = expected_version {
-            q = q.bind(v.to_owned());
+            .bind(id.to_owned())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .map(|r| r.try_get::<String, _>(0).map_err(backend))
+            .transpose()?
+            .ok_or(StoreError::NotFound)?;
+        if let Some(expected) = expected_version
+            && expected != current
+        {
+            return Err(StoreError::VersionMismatch {
+                expected: expected.to_owned(),
+                current,
+            });
         }
-        let done = q.execute(&mut *tx).await.map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(
-                match (
-                    self.current_version(&mut tx, &kind, id).await?,
-                    expected_version,
-                ) {
-                    (Some(current), Some(expected)) => StoreError::VersionMismatch {
-                        expected: expected.to_owned(),
-                        current,
-                    },
-                    _ => StoreError::NotFound,
-                },
-            );
-        }
-        self.clear_keys(&mut tx, &kind, id).await?;
 
-        // Remove the deleted resource from every group that lists it, in this transaction.
-        let groups = sqlx::query(
-            "SELECT r.id, r.body FROM scim_members m \
-             JOIN scim_resources r ON r.directory_id = m.directory_id AND r.kind = 'Group' AND r.id = m.group_id \
-             WHERE m.directory_id = $1 AND m.member_id = $2",
-        )
-        .bind(self.directory.clone())
-        .bind(id.to_owned())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(backend)?;
+        // Remove it from every group that lists it, the groups locked in id order.
+        let groups_sql = format!(
+            "SELECT id, body FROM scim_resources WHERE directory_id = $1 AND kind = 'Group' AND id IN \
+             (SELECT group_id FROM scim_members WHERE directory_id = $1 AND member_kind = $2 AND member_id = $3) \
+             ORDER BY id{}",
+            if postgres { " FOR UPDATE" } else { "" }
+        );
+        let groups = sqlx::query(&groups_sql)
+            .bind(self.directory.clone())
+            .bind(kind.clone())
+            .bind(id.to_owned())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
         for row in groups {
             let group_id: String = row.try_get(0).map_err(backend)?;
             let mut group = parse_body(&row)?;
-            if let Some(members) = group.get_mut("members").and_then(Value::as_array_mut) {
-                members.retain(|m| m.get("value").and_then(Value::as_str) != Some(id));
+            let Some(members) = group.get_mut("members").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            let before = members.len();
+            members.retain(|m| m.get("value").and_then(Value::as_str) != Some(id));
+            if members.len() == before {
+                continue;
             }
             touch_meta(&mut group);
             sqlx::query(
@@ -431,8 +508,19 @@ impl ResourceStore for SqlResourceStore {
             .await
             .map_err(backend)?;
         }
-        sqlx::query("DELETE FROM scim_members WHERE directory_id = $1 AND member_id = $2")
+        sqlx::query(
+            "DELETE FROM scim_members WHERE directory_id = $1 AND member_kind = $2 AND member_id = $3",
+        )
+        .bind(self.directory.clone())
+        .bind(kind.clone())
+        .bind(id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        self.clear_keys(&mut tx, &kind, id).await?;
+        sqlx::query("DELETE FROM scim_resources WHERE directory_id = $1 AND kind = $2 AND id = $3")
             .bind(self.directory.clone())
+            .bind(kind.clone())
             .bind(id.to_owned())
             .execute(&mut *tx)
             .await

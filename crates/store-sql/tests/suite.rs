@@ -66,7 +66,7 @@ async fn sqlite_file_migrates_from_empty_and_keeps_data_across_reopen() {
         let store = SqlStore::sqlite_file(&path)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(store.applied_migrations().await, Ok(vec![1]));
+        assert_eq!(store.applied_migrations().await, Ok(vec![1, 2]));
         let svc = scim_core::ScimService::new(
             scim_core::ScimConfig::default(),
             Arc::new(store.resource_store(&directory)),
@@ -82,7 +82,7 @@ async fn sqlite_file_migrates_from_empty_and_keeps_data_across_reopen() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         store.applied_migrations().await,
-        Ok(vec![1]),
+        Ok(vec![1, 2]),
         "reopening applies nothing twice"
     );
     let svc = scim_core::ScimService::new(
@@ -115,12 +115,12 @@ async fn postgres_migrates_from_an_empty_database_once() {
     let first = SqlStore::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(first.applied_migrations().await, Ok(vec![1]));
+    assert_eq!(first.applied_migrations().await, Ok(vec![1, 2]));
     // A second node starting on the same database finds the schema in place.
     let second = SqlStore::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(second.applied_migrations().await, Ok(vec![1]));
+    assert_eq!(second.applied_migrations().await, Ok(vec![1, 2]));
     run_suite(&second).await;
     assert_eq!(second.analyze().await, Ok(()));
 }
@@ -290,6 +290,12 @@ async fn failed_write_leaves_nothing(store: &SqlStore) {
         attribute: "displayName".into(),
         value: v.into(),
     };
+    let (member, member_keys) = conformance::user("u-1", "member@acme.example", 1);
+    assert_eq!(
+        scim.insert(&scim_core::ResourceKind::User, member, member_keys)
+            .await,
+        Ok(())
+    );
     let group = |id: &str| {
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": id,
         "displayName": "Ops", "members": [{"value": "u-1"}], "meta": {"version": "W/\"1\""}})
