@@ -1,0 +1,487 @@
+//! JWS compact serialization (RFC 7515): bounded parsing, the algorithm allow-list and the
+//! OpenSSL signature primitives.
+//!
+//! Parsing never trusts the header for key material: `jwk`, `jku`, `x5u` and `x5c` are not
+//! even read. Keys come from the issuer's JWKS ([`crate::jwk`]) or, for HMAC, the client
+//! secret.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openssl::bn::BigNum;
+use openssl::ecdsa::EcdsaSig;
+use openssl::hash::MessageDigest;
+use openssl::pkey::{Id, PKey, Private, Public};
+use openssl::rsa::Padding;
+use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// The default maximum length of a compact token, checked before any decoding.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 64 * 1024;
+
+/// The maximum length of the base64url protected header.
+pub const MAX_HEADER_LEN: usize = 4 * 1024;
+
+/// The smallest RSA modulus accepted, in bits.
+pub const MIN_RSA_BITS: u32 = 2048;
+
+/// The largest RSA modulus accepted, in bits (bounds the cost of a verification).
+pub const MAX_RSA_BITS: u32 = 8192;
+
+/// A JWS signature algorithm this crate implements. `none` is not one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    RS512,
+    /// RSASSA-PSS with SHA-256 and MGF1 with SHA-256.
+    PS256,
+    /// RSASSA-PSS with SHA-384 and MGF1 with SHA-384.
+    PS384,
+    /// RSASSA-PSS with SHA-512 and MGF1 with SHA-512.
+    PS512,
+    /// ECDSA with P-256 and SHA-256.
+    ES256,
+    /// ECDSA with P-384 and SHA-384.
+    ES384,
+    /// ECDSA with P-521 and SHA-512.
+    ES512,
+    /// EdDSA (Ed25519 or Ed448).
+    EdDSA,
+    /// HMAC with SHA-256, keyed with the client secret.
+    HS256,
+    /// HMAC with SHA-384, keyed with the client secret.
+    HS384,
+    /// HMAC with SHA-512, keyed with the client secret.
+    HS512,
+}
+
+/// The asymmetric algorithms, the default allow-list of a connection.
+pub const ASYMMETRIC_ALGORITHMS: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::ES512,
+    Algorithm::EdDSA,
+];
+
+impl Algorithm {
+    /// Parses a JOSE `alg` name; `none` and unknown names are errors.
+    pub fn from_name(name: &str) -> Result<Self> {
+        Ok(match name {
+            "RS256" => Self::RS256,
+            "RS384" => Self::RS384,
+            "RS512" => Self::RS512,
+            "PS256" => Self::PS256,
+            "PS384" => Self::PS384,
+            "PS512" => Self::PS512,
+            "ES256" => Self::ES256,
+            "ES384" => Self::ES384,
+            "ES512" => Self::ES512,
+            "EdDSA" => Self::EdDSA,
+            "HS256" => Self::HS256,
+            "HS384" => Self::HS384,
+            "HS512" => Self::HS512,
+            n if n.eq_ignore_ascii_case("none") => return Err(Error::AlgNone),
+            other => {
+                return Err(Error::UnsupportedAlg {
+                    alg: other.chars().take(32).collect(),
+                });
+            }
+        })
+    }
+
+    /// The JOSE name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::RS384 => "RS384",
+            Self::RS512 => "RS512",
+            Self::PS256 => "PS256",
+            Self::PS384 => "PS384",
+            Self::PS512 => "PS512",
+            Self::ES256 => "ES256",
+            Self::ES384 => "ES384",
+            Self::ES512 => "ES512",
+            Self::EdDSA => "EdDSA",
+            Self::HS256 => "HS256",
+            Self::HS384 => "HS384",
+            Self::HS512 => "HS512",
+        }
+    }
+
+    /// Whether this is an HMAC algorithm (keyed with the client secret).
+    pub fn is_hmac(self) -> bool {
+        matches!(self, Self::HS256 | Self::HS384 | Self::HS512)
+    }
+
+    /// The JWK `kty` a key for this algorithm has.
+    pub fn key_type(self) -> &'static str {
+        match self {
+            Self::RS256 | Self::RS384 | Self::RS512 | Self::PS256 | Self::PS384 | Self::PS512 => {
+                "RSA"
+            }
+            Self::ES256 | Self::ES384 | Self::ES512 => "EC",
+            Self::EdDSA => "OKP",
+            Self::HS256 | Self::HS384 | Self::HS512 => "oct",
+        }
+    }
+
+    /// The digest of the signature, and of `at_hash` / `c_hash` (SHA-512 for EdDSA, as the
+    /// OpenID Connect errata set for Ed25519).
+    pub(crate) fn digest(self) -> MessageDigest {
+        match self {
+            Self::RS256 | Self::PS256 | Self::ES256 | Self::HS256 => MessageDigest::sha256(),
+            Self::RS384 | Self::PS384 | Self::ES384 | Self::HS384 => MessageDigest::sha384(),
+            Self::RS512 | Self::PS512 | Self::ES512 | Self::HS512 | Self::EdDSA => {
+                MessageDigest::sha512()
+            }
+        }
+    }
+
+    /// The byte length of one ECDSA coordinate for the ES algorithms.
+    fn ec_coordinate_len(self) -> Option<usize> {
+        match self {
+            Self::ES256 => Some(32),
+            Self::ES384 => Some(48),
+            Self::ES512 => Some(66),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The protected header fields this crate reads. Key-carrying fields are deliberately absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// `alg`.
+    pub alg: Algorithm,
+    /// `kid`, if present.
+    pub kid: Option<String>,
+    /// `typ`, if present.
+    pub typ: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawHeader {
+    alg: Option<Value>,
+    kid: Option<Value>,
+    typ: Option<Value>,
+    crit: Option<Value>,
+}
+
+/// A compact JWS split and decoded, its signature not yet checked.
+pub struct CompactJws<'a> {
+    /// The decoded protected header.
+    pub header: Header,
+    /// The decoded payload (claims) object.
+    pub payload: Map<String, Value>,
+    signing_input: &'a str,
+    signature: Vec<u8>,
+}
+
+impl fmt::Debug for CompactJws<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompactJws")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> CompactJws<'a> {
+    /// Splits and decodes a compact JWS with a JSON object payload. The length is checked
+    /// against `max_len` before anything is decoded.
+    pub fn parse(token: &'a str, max_len: usize) -> Result<Self> {
+        let token = token.trim();
+        if token.len() > max_len {
+            return Err(Error::TokenTooLarge {
+                size: token.len(),
+                max: max_len,
+            });
+        }
+        let segments = token.split('.').count();
+        if segments != 3 {
+            return Err(Error::SegmentCount { segments });
+        }
+        let mut parts = token.splitn(3, '.');
+        let (Some(h), Some(p), Some(s)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(Error::SegmentCount { segments });
+        };
+        if h.len() > MAX_HEADER_LEN {
+            return Err(Error::HeaderTooLarge {
+                size: h.len(),
+                max: MAX_HEADER_LEN,
+            });
+        }
+
+        let header = parse_header(&b64(h, "header")?)?;
+        let payload_bytes = b64(p, "payload")?;
+        let payload: Map<String, Value> =
+            serde_json::from_slice(&payload_bytes).map_err(|e| Error::Json {
+                segment: "payload",
+                reason: e.to_string(),
+            })?;
+        let signature = b64(s, "signature")?;
+        let signing_input = &token[..h.len() + 1 + p.len()];
+        Ok(Self {
+            header,
+            payload,
+            signing_input,
+            signature,
+        })
+    }
+
+    /// Verifies the signature with one public key.
+    pub fn verify_with(&self, key: &PKey<Public>) -> Result<bool> {
+        verify_signature(
+            self.header.alg,
+            key,
+            self.signing_input.as_bytes(),
+            &self.signature,
+        )
+    }
+
+    /// Verifies an HMAC signature with the client secret.
+    pub fn verify_hmac(&self, secret: &[u8]) -> Result<bool> {
+        let expected = hmac(self.header.alg, secret, self.signing_input.as_bytes())?;
+        Ok(expected.len() == self.signature.len()
+            && openssl::memcmp::eq(&expected, &self.signature))
+    }
+}
+
+fn b64(segment: &str, name: &'static str) -> Result<Vec<u8>> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| Error::Base64 { segment: name })
+}
+
+fn parse_header(bytes: &[u8]) -> Result<Header> {
+    let raw: RawHeader = serde_json::from_slice(bytes).map_err(|e| Error::Json {
+        segment: "header",
+        reason: e.to_string(),
+    })?;
+    let alg = match raw.alg {
+        Some(Value::String(s)) => Algorithm::from_name(&s)?,
+        Some(_) => {
+            return Err(Error::Json {
+                segment: "header",
+                reason: "alg is not a string".into(),
+            });
+        }
+        None => {
+            return Err(Error::Json {
+                segment: "header",
+                reason: "alg is missing".into(),
+            });
+        }
+    };
+    let kid = opt_string(raw.kid, "kid")?;
+    let typ = opt_string(raw.typ, "typ")?;
+    // No extension is understood, so any `crit` entry is unknown (RFC 7515 section 4.1.11);
+    // an empty or malformed `crit` is also invalid.
+    if let Some(crit) = raw.crit {
+        let name = match crit {
+            Value::Array(items) => match items.first() {
+                Some(Value::String(s)) => s.chars().take(64).collect(),
+                _ => String::from("(empty or not a string)"),
+            },
+            _ => String::from("(not an array)"),
+        };
+        return Err(Error::UnknownCrit { name });
+    }
+    Ok(Header { alg, kid, typ })
+}
+
+fn opt_string(v: Option<Value>, name: &str) -> Result<Option<String>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(Error::Json {
+            segment: "header",
+            reason: format!("{name} is not a string"),
+        }),
+    }
+}
+
+/// Verifies `signature` over `input` with an asymmetric algorithm. Returns `Ok(false)` for a
+/// signature that does not verify, and an error when the key cannot be used with `alg`.
+pub fn verify_signature(
+    alg: Algorithm,
+    key: &PKey<Public>,
+    input: &[u8],
+    signature: &[u8],
+) -> Result<bool> {
+    match alg {
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => {
+            if key.id() != Id::RSA {
+                return Err(key_mismatch(alg, key));
+            }
+            let mut verifier = Verifier::new(alg.digest(), key)?;
+            if matches!(alg, Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512) {
+                verifier.set_rsa_padding(Padding::PKCS1_PSS)?;
+                verifier.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)?;
+                verifier.set_rsa_mgf1_md(alg.digest())?;
+            } else {
+                verifier.set_rsa_padding(Padding::PKCS1)?;
+            }
+            verifier.update(input)?;
+            // OpenSSL reports a malformed signature as an error; it is a failed check here.
+            Ok(verifier.verify(signature).unwrap_or(false))
+        }
+        Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => {
+            let len = alg.ec_coordinate_len().unwrap_or(0);
+            let ec = key.ec_key().map_err(|_| key_mismatch(alg, key))?;
+            if crate::jwk::curve_for_alg(alg) != ec.group().curve_name() {
+                return Err(key_mismatch(alg, key));
+            }
+            if signature.len() != 2 * len {
+                return Ok(false);
+            }
+            let r = BigNum::from_slice(&signature[..len])?;
+            let s = BigNum::from_slice(&signature[len..])?;
+            let sig = EcdsaSig::from_private_components(r, s)?;
+            let digest = openssl::hash::hash(alg.digest(), input)?;
+            Ok(sig.verify(&digest, &ec).unwrap_or(false))
+        }
+        Algorithm::EdDSA => {
+            if key.id() != Id::ED25519 && key.id() != Id::ED448 {
+                return Err(key_mismatch(alg, key));
+            }
+            let mut verifier = Verifier::new_without_digest(key)?;
+            Ok(verifier.verify_oneshot(signature, input).unwrap_or(false))
+        }
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => Err(Error::AlgNotAllowed {
+            alg: alg.name().into(),
+            reason: "HMAC is verified only with the client secret, never a public key",
+        }),
+    }
+}
+
+fn key_mismatch(alg: Algorithm, key: &PKey<Public>) -> Error {
+    Error::KeyTypeMismatch {
+        kid: String::new(),
+        kty: format!("{:?}", key.id()),
+        alg: alg.name().into(),
+    }
+}
+
+fn hmac(alg: Algorithm, secret: &[u8], input: &[u8]) -> Result<Vec<u8>> {
+    if !alg.is_hmac() {
+        return Err(Error::AlgNotAllowed {
+            alg: alg.name().into(),
+            reason: "not an HMAC algorithm",
+        });
+    }
+    let key = PKey::hmac(secret)?;
+    let mut signer = Signer::new(alg.digest(), &key)?;
+    signer.update(input)?;
+    Ok(signer.sign_to_vec()?)
+}
+
+/// Signs `claims` as a compact JWS with a private key (used for `private_key_jwt` client
+/// authentication, and by the tests to mint tokens).
+pub fn sign_compact(
+    alg: Algorithm,
+    key: &PKey<Private>,
+    kid: Option<&str>,
+    claims: &Value,
+) -> Result<String> {
+    let mut header = serde_json::json!({ "alg": alg.name(), "typ": "JWT" });
+    if let (Some(kid), Some(obj)) = (kid, header.as_object_mut()) {
+        obj.insert("kid".into(), Value::String(kid.into()));
+    }
+    sign_with_header(alg, key, &header, claims)
+}
+
+/// Signs with an explicit header object (the caller sets `alg` consistently).
+pub fn sign_with_header(
+    alg: Algorithm,
+    key: &PKey<Private>,
+    header: &Value,
+    claims: &Value,
+) -> Result<String> {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = raw_sign(alg, key, input.as_bytes())?;
+    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+}
+
+/// Signs with HMAC (a client secret); for tests and `client_secret_jwt`-style uses.
+pub fn sign_hmac(alg: Algorithm, secret: &[u8], header: &Value, claims: &Value) -> Result<String> {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = hmac(alg, secret, input.as_bytes())?;
+    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+}
+
+fn raw_sign(alg: Algorithm, key: &PKey<Private>, input: &[u8]) -> Result<Vec<u8>> {
+    match alg {
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => {
+            let mut signer = Signer::new(alg.digest(), key)?;
+            if matches!(alg, Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512) {
+                signer.set_rsa_padding(Padding::PKCS1_PSS)?;
+                signer.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)?;
+                signer.set_rsa_mgf1_md(alg.digest())?;
+            }
+            signer.update(input)?;
+            Ok(signer.sign_to_vec()?)
+        }
+        Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => {
+            let len = alg.ec_coordinate_len().unwrap_or(0);
+            let ec = key.ec_key()?;
+            let digest = openssl::hash::hash(alg.digest(), input)?;
+            let sig = EcdsaSig::sign(&digest, &ec)?;
+            let mut out = sig.r().to_vec_padded(len as i32)?;
+            out.extend(sig.s().to_vec_padded(len as i32)?);
+            Ok(out)
+        }
+        Algorithm::EdDSA => {
+            let mut signer = Signer::new_without_digest(key)?;
+            Ok(signer.sign_oneshot_to_vec(input)?)
+        }
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => Err(Error::AlgNotAllowed {
+            alg: alg.name().into(),
+            reason: "HMAC signs with a secret, not a private key",
+        }),
+    }
+}
+
+/// The `at_hash` / `c_hash` of a value: the left half of its digest, base64url.
+pub fn left_half_hash(alg: Algorithm, value: &str) -> Result<String> {
+    let digest = openssl::hash::hash(alg.digest(), value.as_bytes())?;
+    Ok(URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]))
+}
