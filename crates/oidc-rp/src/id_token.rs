@@ -260,6 +260,23 @@ pub fn validate_id_token(
     now: i64,
 ) -> Result<IdTokenClaims> {
     let VerifiedJws { header, claims } = verify_jws(token, keys, config)?;
+    // Explicit typing keeps other JWTs of the provider (logout tokens, access tokens) from
+    // passing as ID tokens.
+    if let Some(typ) = &header.typ
+        && !typ.eq_ignore_ascii_case("JWT")
+        && !typ.eq_ignore_ascii_case("application/jwt")
+    {
+        return Err(Error::WrongTyp {
+            expected: "JWT",
+            actual: typ.chars().take(64).collect(),
+        });
+    }
+    if claims.contains_key("events") {
+        return Err(Error::InvalidClaim {
+            claim: "events",
+            reason: "an ID token carries no events (this is a logout token)".into(),
+        });
+    }
     let checked = check_common(&claims, config, now)?;
     let c = &claims;
 

@@ -1204,6 +1204,25 @@ fn each_logout_token_defect_is_rejected() {
     ));
 }
 
+#[test]
+fn logout_token_is_not_an_id_token() {
+    let (key, set) = rs256();
+    let no_nonce = Expectations::default();
+    let typed = mint_logout(&key, &logout_claims());
+    assert!(matches!(
+        validate_id_token(&typed, &set, &config(), &no_nonce, NOW),
+        Err(Error::WrongTyp { expected: "JWT", ref actual }) if actual == "logout+jwt"
+    ));
+    let untyped = mint(Algorithm::RS256, &key, Some("k1"), &logout_claims());
+    assert!(matches!(
+        validate_id_token(&untyped, &set, &config(), &no_nonce, NOW),
+        Err(Error::InvalidClaim {
+            claim: "events",
+            ..
+        })
+    ));
+}
+
 // --- RP-initiated logout ---------------------------------------------------------------
 
 #[test]

@@ -499,3 +499,134 @@ async fn discovery_issuer_must_match_and_static_metadata_works() {
         "frank"
     );
 }
+
+/// Receives one back-channel logout POST and returns its form body.
+async fn backchannel_receiver() -> (String, tokio::sync::oneshot::Receiver<String>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let uri = format!(
+        "http://127.0.0.1:{}/backchannel",
+        listener.local_addr().expect("addr").port()
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        // Connections that close before a whole request arrived are ignored.
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = socket.read(&mut chunk).await {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + length {
+                    let body =
+                        String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).into_owned();
+                    let _ = socket
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        )
+                        .await;
+                    let _ = tx.send(body);
+                    return;
+                }
+            }
+        }
+    });
+    (uri, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rp_initiated_logout_and_back_channel_logout_token() {
+    let (backchannel_uri, received) = backchannel_receiver().await;
+    let mut registration = client("rs256-basic", "client_secret_basic", "RS256");
+    registration["backchannel_logout_uri"] = json!(backchannel_uri);
+    registration["backchannel_logout_session_required"] = json!(true);
+    let op = OpenIdProvider::start(json!([registration]), 0);
+    let rp = relying_party(
+        &op,
+        Arc::new(TestClock::default()),
+        "rs256-basic",
+        ClientAuth::ClientSecretBasic(Secret::new(SECRET)),
+        |_, _| {},
+    );
+    let browser = Browser::new();
+    let login = login(&rp, &browser, &hint("grace")).await.expect("login");
+    let sid = login.claims.sid.clone().expect("sid in the ID token");
+
+    // An unregistered post-logout redirect is refused before any request.
+    let err = rp
+        .end_session_url(
+            login.tokens.id_token.as_ref(),
+            Some("https://evil.example/"),
+            None,
+        )
+        .await
+        .expect_err("unregistered");
+    assert!(matches!(err, Error::UnregisteredPostLogoutRedirect(_)));
+
+    let logged_out = "http://127.0.0.1:9/logged-out";
+    let url = rp
+        .end_session_url(
+            login.tokens.id_token.as_ref(),
+            Some(logged_out),
+            Some("bye"),
+        )
+        .await
+        .expect("end session url");
+    let Landing::Form(mut form) = browser.navigate(url.as_str(), logged_out).await else {
+        panic!("the provider asks to confirm the logout");
+    };
+    form.fields.push(("logout".into(), "yes".into()));
+    let Landing::Redirect(back) = browser.submit(&form, logged_out).await else {
+        panic!("logout ends with the redirect");
+    };
+    assert_eq!(back.path(), "/logged-out");
+    assert!(back.query_pairs().any(|(k, v)| k == "state" && v == "bye"));
+
+    let body = tokio::time::timeout(std::time::Duration::from_secs(20), received)
+        .await
+        .expect("back-channel logout within 20 s")
+        .expect("body");
+    let params = oidc_rp::CallbackParams::parse(body.as_bytes()).expect("form");
+    let token = params.get("logout_token").expect("logout_token");
+    let claims = rp
+        .validate_logout_token(token)
+        .await
+        .expect("valid logout token");
+    assert_eq!(claims.sub.as_deref(), Some("grace"));
+    assert_eq!(claims.sid.as_deref(), Some(sid.as_str()));
+    assert_eq!(claims.iss, op.issuer);
+
+    // The same token is not an ID token.
+    let err = rp
+        .provider()
+        .validate_id_token(token, rp.validation(), &oidc_rp::Expectations::default())
+        .await
+        .expect_err("a logout token is not an ID token");
+    assert!(
+        matches!(
+            err,
+            Error::WrongTyp { .. }
+                | Error::InvalidClaim {
+                    claim: "events",
+                    ..
+                }
+        ),
+        "{err}"
+    );
+}
