@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod oidc;
 mod scim;
 
 /// Inspect and debug SCIM inputs.
@@ -25,6 +26,9 @@ enum Command {
     /// SCIM 2.0 filters and PATCH requests.
     #[command(subcommand)]
     Scim(ScimCommand),
+    /// OpenID Connect ID tokens and provider configuration.
+    #[command(subcommand)]
+    Oidc(oidc::OidcCommand),
 }
 
 #[derive(Subcommand)]
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
             request,
             resource_type,
         }) => scim::patch(&resource, &request, resource_type),
+        Command::Oidc(command) => return oidc::run(command),
     };
     match result {
         Ok(output) => {
