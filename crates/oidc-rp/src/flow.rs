@@ -27,7 +27,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::http::{OAuth2Http, get_json_body};
-use crate::id_token::{Expectations, IdTokenClaims, ValidationConfig, opt_str};
+use crate::id_token::{Expectations, IdTokenClaims, ValidationConfig};
 use crate::jws::{Algorithm, sign_compact};
 use crate::logout::{LogoutTokenClaims, end_session_url};
 use crate::provider::Provider;
@@ -611,7 +611,16 @@ impl RelyingParty {
                 document: "userinfo response",
                 reason: e.to_string(),
             })?;
-        let sub = opt_str(&claims, "sub")?.ok_or(Error::MissingClaim { claim: "sub" })?;
+        let sub = match claims.get("sub") {
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => {
+                return Err(Error::InvalidClaim {
+                    claim: "sub",
+                    reason: "not a string".into(),
+                });
+            }
+            None => return Err(Error::MissingClaim { claim: "sub" }),
+        };
         if sub != id_claims.sub {
             return Err(Error::UserinfoSubMismatch {
                 expected: id_claims.sub.clone(),
@@ -619,7 +628,7 @@ impl RelyingParty {
             });
         }
         Ok(UserInfo {
-            merged: merge_userinfo(&id_claims.all, &claims),
+            merged: merge_userinfo(&id_claims.all(), &claims),
             claims,
         })
     }

@@ -3,7 +3,8 @@
 //! `iat` and `nbf` with one leeway, `nonce`, `at_hash`, `c_hash`, `auth_time` with
 //! `max_age`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -90,20 +91,11 @@ impl ValidationConfig {
     }
 
     /// The issuer a token must carry, template filled from `tid` when so configured.
-    pub fn expected_issuer(&self, claims: &Map<String, Value>) -> Result<String> {
+    pub fn expected_issuer(&self, tid: Option<&str>) -> Result<String> {
         if !self.issuer_is_entra_template {
             return Ok(self.issuer.clone());
         }
-        let tid = match claims.get("tid") {
-            Some(Value::String(t)) => t,
-            Some(_) => {
-                return Err(Error::InvalidClaim {
-                    claim: "tid",
-                    reason: "not a string".into(),
-                });
-            }
-            None => return Err(Error::MissingClaim { claim: "tid" }),
-        };
+        let tid = tid.ok_or(Error::MissingClaim { claim: "tid" })?;
         // A tenant id is a GUID; anything else could smuggle another issuer in.
         if tid.is_empty()
             || tid.len() > 36
@@ -187,15 +179,87 @@ pub struct IdTokenClaims {
     /// `tid` (Entra ID tenant).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tid: Option<String>,
+    /// The payload as sent (JSON text); [`IdTokenClaims::all`] parses it.
+    #[serde(skip)]
+    pub raw: String,
+}
+
+impl IdTokenClaims {
     /// Every claim of the token as sent, for mapping custom claims.
-    pub all: Map<String, Value>,
+    pub fn all(&self) -> Map<String, Value> {
+        // The payload parsed as a JSON object during validation, so this cannot fail; an
+        // empty map would be the answer if it somehow did.
+        serde_json::from_str(&self.raw).unwrap_or_default()
+    }
+}
+
+/// The registered claims, each kept as raw JSON until its type is checked; other claims are
+/// skipped without being decoded. A claim that appears twice rejects the token.
+#[derive(Deserialize, Default)]
+pub(crate) struct RawClaims<'a> {
+    #[serde(borrow)]
+    pub(crate) iss: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) sub: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) aud: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) azp: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) exp: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) iat: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) nbf: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) auth_time: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) nonce: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) at_hash: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) c_hash: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) acr: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) amr: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) sid: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) email: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) email_verified: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) given_name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) family_name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) preferred_username: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) tid: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) jti: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub(crate) events: Option<&'a RawValue>,
+}
+
+impl<'a> RawClaims<'a> {
+    /// Parses the payload: it must be a JSON object.
+    pub(crate) fn parse(payload: &'a str) -> Result<Self> {
+        serde_json::from_str(payload).map_err(|e| Error::Json {
+            segment: "payload",
+            reason: e.to_string(),
+        })
+    }
 }
 
 /// A token whose signature verified, claims not yet checked.
 #[derive(Debug)]
 pub(crate) struct VerifiedJws {
     pub(crate) header: Header,
-    pub(crate) claims: Map<String, Value>,
+    pub(crate) payload: String,
 }
 
 /// Parses `token` and checks its signature: HMAC with the client secret when allowed,
@@ -246,7 +310,7 @@ pub(crate) fn verify_jws(
     }
     Ok(VerifiedJws {
         header: jws.header,
-        claims: jws.payload,
+        payload: jws.payload,
     })
 }
 
@@ -259,7 +323,7 @@ pub fn validate_id_token(
     expect: &Expectations<'_>,
     now: i64,
 ) -> Result<IdTokenClaims> {
-    let VerifiedJws { header, claims } = verify_jws(token, keys, config)?;
+    let VerifiedJws { header, payload } = verify_jws(token, keys, config)?;
     // Explicit typing keeps other JWTs of the provider (logout tokens, access tokens) from
     // passing as ID tokens.
     if let Some(typ) = &header.typ
@@ -271,16 +335,16 @@ pub fn validate_id_token(
             actual: typ.chars().take(64).collect(),
         });
     }
-    if claims.contains_key("events") {
+    let c = RawClaims::parse(&payload)?;
+    if c.events.is_some() {
         return Err(Error::InvalidClaim {
             claim: "events",
             reason: "an ID token carries no events (this is a logout token)".into(),
         });
     }
-    let checked = check_common(&claims, config, now)?;
-    let c = &claims;
+    let checked = check_common(&c, config, now)?;
 
-    let nonce = opt_str(c, "nonce")?;
+    let nonce = opt_str(c.nonce, "nonce")?;
     if let Some(expected) = expect.nonce {
         let actual = nonce
             .as_deref()
@@ -290,16 +354,18 @@ pub fn validate_id_token(
         }
     }
 
-    let at_hash = opt_str(c, "at_hash")?;
-    if let (Some(token), Some(actual)) = (expect.access_token, &at_hash) {
-        check_hash("at_hash", header.alg, token, actual)?;
+    if let Some(token) = expect.access_token
+        && let Some(actual) = opt_str(c.at_hash, "at_hash")?
+    {
+        check_hash("at_hash", header.alg, token, &actual)?;
     }
-    let c_hash = opt_str(c, "c_hash")?;
-    if let (Some(code), Some(actual)) = (expect.code, &c_hash) {
-        check_hash("c_hash", header.alg, code, actual)?;
+    if let Some(code) = expect.code
+        && let Some(actual) = opt_str(c.c_hash, "c_hash")?
+    {
+        check_hash("c_hash", header.alg, code, &actual)?;
     }
 
-    let auth_time = opt_time(c, "auth_time")?;
+    let auth_time = opt_time(c.auth_time, "auth_time")?;
     if let Some(max_age) = expect.max_age {
         let auth_time = auth_time.ok_or(Error::MissingClaim { claim: "auth_time" })?;
         if auth_time
@@ -315,25 +381,27 @@ pub fn validate_id_token(
         }
     }
 
-    let email_verified = match c.get("email_verified") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::String(s)) if config.profile.email_verified_as_string => match s.as_str() {
-            "true" => Some(true),
-            "false" => Some(false),
+    let email_verified = match c.email_verified {
+        None => None,
+        Some(raw) => match serde_json::from_str::<Value>(raw.get()) {
+            Ok(Value::Bool(b)) => Some(b),
+            Ok(Value::String(s)) if config.profile.email_verified_as_string => match s.as_str() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => {
+                    return Err(Error::InvalidClaim {
+                        claim: "email_verified",
+                        reason: format!("string {s:?} is neither \"true\" nor \"false\""),
+                    });
+                }
+            },
             _ => {
                 return Err(Error::InvalidClaim {
                     claim: "email_verified",
-                    reason: format!("string {s:?} is neither \"true\" nor \"false\""),
+                    reason: "not a boolean".into(),
                 });
             }
         },
-        Some(_) => {
-            return Err(Error::InvalidClaim {
-                claim: "email_verified",
-                reason: "not a boolean".into(),
-            });
-        }
     };
 
     Ok(IdTokenClaims {
@@ -346,17 +414,17 @@ pub fn validate_id_token(
         auth_time,
         nonce,
         azp: checked.azp,
-        acr: opt_str(c, "acr")?,
-        amr: opt_str_list(c, "amr")?,
-        sid: opt_str(c, "sid")?,
-        email: opt_str(c, "email")?,
+        acr: opt_str(c.acr, "acr")?,
+        amr: opt_str_list(c.amr, "amr")?,
+        sid: opt_str(c.sid, "sid")?,
+        email: opt_str(c.email, "email")?,
         email_verified,
-        name: opt_str(c, "name")?,
-        given_name: opt_str(c, "given_name")?,
-        family_name: opt_str(c, "family_name")?,
-        preferred_username: opt_str(c, "preferred_username")?,
-        tid: opt_str(c, "tid")?,
-        all: claims,
+        name: opt_str(c.name, "name")?,
+        given_name: opt_str(c.given_name, "given_name")?,
+        family_name: opt_str(c.family_name, "family_name")?,
+        preferred_username: opt_str(c.preferred_username, "preferred_username")?,
+        tid: checked.tid,
+        raw: payload,
     })
 }
 
@@ -369,17 +437,19 @@ pub(crate) struct CommonClaims {
     pub(crate) exp: Option<i64>,
     pub(crate) iat: i64,
     pub(crate) nbf: Option<i64>,
+    pub(crate) tid: Option<String>,
 }
 
 /// `iss`, `aud`, `azp`, `exp` (required for ID tokens, checked by the caller), `iat`, `nbf`
 /// and the shape of `sub`.
 pub(crate) fn check_common(
-    c: &Map<String, Value>,
+    c: &RawClaims<'_>,
     config: &ValidationConfig,
     now: i64,
 ) -> Result<CommonClaims> {
-    let iss = opt_str(c, "iss")?.ok_or(Error::MissingClaim { claim: "iss" })?;
-    let expected_iss = config.expected_issuer(c)?;
+    let iss = opt_str(c.iss, "iss")?.ok_or(Error::MissingClaim { claim: "iss" })?;
+    let tid = opt_str(c.tid, "tid")?;
+    let expected_iss = config.expected_issuer(tid.as_deref())?;
     if iss != expected_iss {
         return Err(Error::IssuerMismatch {
             expected: expected_iss,
@@ -387,30 +457,32 @@ pub(crate) fn check_common(
         });
     }
 
-    let aud = match c.get("aud") {
-        None | Some(Value::Null) => return Err(Error::MissingClaim { claim: "aud" }),
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => {
-            let mut out = Vec::with_capacity(items.len());
-            for item in items {
-                match item {
-                    Value::String(s) => out.push(s.clone()),
-                    _ => {
-                        return Err(Error::InvalidClaim {
-                            claim: "aud",
-                            reason: "array holds a non-string".into(),
-                        });
+    let aud = match c.aud {
+        None => return Err(Error::MissingClaim { claim: "aud" }),
+        Some(raw) => match serde_json::from_str::<Value>(raw.get()) {
+            Ok(Value::String(s)) => vec![s],
+            Ok(Value::Array(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        Value::String(s) => out.push(s),
+                        _ => {
+                            return Err(Error::InvalidClaim {
+                                claim: "aud",
+                                reason: "array holds a non-string".into(),
+                            });
+                        }
                     }
                 }
+                out
             }
-            out
-        }
-        Some(_) => {
-            return Err(Error::InvalidClaim {
-                claim: "aud",
-                reason: "neither a string nor an array".into(),
-            });
-        }
+            _ => {
+                return Err(Error::InvalidClaim {
+                    claim: "aud",
+                    reason: "neither a string nor an array".into(),
+                });
+            }
+        },
     };
     let audience_error = |reason| Error::AudienceMismatch {
         client_id: config.client_id.clone(),
@@ -427,7 +499,7 @@ pub(crate) fn check_common(
         return Err(audience_error("aud holds an untrusted audience"));
     }
 
-    let azp = opt_str(c, "azp")?;
+    let azp = opt_str(c.azp, "azp")?;
     if (aud.len() > 1 || azp.is_some()) && azp.as_deref() != Some(config.client_id.as_str()) {
         return Err(Error::AzpMismatch {
             client_id: config.client_id.clone(),
@@ -436,24 +508,24 @@ pub(crate) fn check_common(
     }
 
     let leeway = config.leeway_secs;
-    let exp = opt_time(c, "exp")?;
+    let exp = opt_time(c.exp, "exp")?;
     if let Some(exp) = exp
         && now >= exp.saturating_add(leeway)
     {
         return Err(Error::Expired { exp, now, leeway });
     }
-    let iat = opt_time(c, "iat")?.ok_or(Error::MissingClaim { claim: "iat" })?;
+    let iat = opt_time(c.iat, "iat")?.ok_or(Error::MissingClaim { claim: "iat" })?;
     if iat > now.saturating_add(leeway) {
         return Err(Error::IssuedInFuture { iat, now, leeway });
     }
-    let nbf = opt_time(c, "nbf")?;
+    let nbf = opt_time(c.nbf, "nbf")?;
     if let Some(nbf) = nbf
         && nbf > now.saturating_add(leeway)
     {
         return Err(Error::NotYetValid { nbf, now, leeway });
     }
 
-    let sub = opt_str(c, "sub")?;
+    let sub = opt_str(c.sub, "sub")?;
     if let Some(sub) = &sub
         && (sub.is_empty() || sub.len() > MAX_SUB_LEN)
     {
@@ -471,6 +543,7 @@ pub(crate) fn check_common(
         exp,
         iat,
         nbf,
+        tid,
     })
 }
 
@@ -487,56 +560,49 @@ fn check_hash(claim: &'static str, alg: Algorithm, value: &str, actual: &str) ->
 }
 
 /// An optional string claim; null counts as absent, another type is an error.
-pub(crate) fn opt_str(c: &Map<String, Value>, claim: &'static str) -> Result<Option<String>> {
-    match c.get(claim) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Error::InvalidClaim {
-            claim,
-            reason: "not a string".into(),
-        }),
+pub(crate) fn opt_str(raw: Option<&RawValue>, claim: &'static str) -> Result<Option<String>> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => {
+            serde_json::from_str::<Option<String>>(raw.get()).map_err(|_| Error::InvalidClaim {
+                claim,
+                reason: "not a string".into(),
+            })
+        }
     }
 }
 
-fn opt_str_list(c: &Map<String, Value>, claim: &'static str) -> Result<Option<Vec<String>>> {
-    match c.get(claim) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str().map(str::to_owned).ok_or(Error::InvalidClaim {
-                    claim,
-                    reason: "array holds a non-string".into(),
-                })
-            })
-            .collect::<Result<Vec<_>>>()
-            .map(Some),
-        Some(_) => Err(Error::InvalidClaim {
-            claim,
-            reason: "not an array".into(),
+fn opt_str_list(raw: Option<&RawValue>, claim: &'static str) -> Result<Option<Vec<String>>> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str::<Option<Vec<String>>>(raw.get()).map_err(|_| {
+            Error::InvalidClaim {
+                claim,
+                reason: "not an array of strings".into(),
+            }
         }),
     }
 }
 
 /// An optional NumericDate claim (seconds, fractions truncated).
-pub(crate) fn opt_time(c: &Map<String, Value>, claim: &'static str) -> Result<Option<i64>> {
-    match c.get(claim) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => {
-            if let Some(i) = n.as_i64() {
-                return Ok(Some(i));
-            }
-            match n.as_f64() {
-                Some(f) if f.is_finite() && f.abs() < 1e15 => Ok(Some(f.trunc() as i64)),
-                _ => Err(Error::InvalidClaim {
-                    claim,
-                    reason: "not a NumericDate in range".into(),
-                }),
-            }
-        }
-        Some(_) => Err(Error::InvalidClaim {
-            claim,
-            reason: "not a number".into(),
-        }),
+pub(crate) fn opt_time(raw: Option<&RawValue>, claim: &'static str) -> Result<Option<i64>> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let invalid = |reason: &str| Error::InvalidClaim {
+        claim,
+        reason: reason.into(),
+    };
+    let number = match serde_json::from_str::<Option<serde_json::Number>>(raw.get()) {
+        Ok(Some(n)) => n,
+        Ok(None) => return Ok(None),
+        Err(_) => return Err(invalid("not a number")),
+    };
+    if let Some(i) = number.as_i64() {
+        return Ok(Some(i));
+    }
+    match number.as_f64() {
+        Some(f) if f.is_finite() && f.abs() < 1e15 => Ok(Some(f.trunc() as i64)),
+        _ => Err(invalid("not a NumericDate in range")),
     }
 }

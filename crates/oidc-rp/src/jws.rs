@@ -6,17 +6,21 @@
 //! secret.
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openssl::bn::BigNum;
 use openssl::ecdsa::EcdsaSig;
 use openssl::hash::MessageDigest;
+use openssl::md::Md;
+use openssl::md_ctx::MdCtx;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 
@@ -180,20 +184,26 @@ pub struct Header {
     pub typ: Option<String>,
 }
 
+/// The header members read, borrowed; any other member (`jwk`, `jku`, `x5u`, `x5c`...) is
+/// skipped without being decoded.
 #[derive(Deserialize)]
-struct RawHeader {
-    alg: Option<Value>,
-    kid: Option<Value>,
-    typ: Option<Value>,
-    crit: Option<Value>,
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: Option<&'a RawValue>,
+    #[serde(borrow)]
+    kid: Option<&'a RawValue>,
+    #[serde(borrow)]
+    typ: Option<&'a RawValue>,
+    #[serde(borrow)]
+    crit: Option<&'a RawValue>,
 }
 
 /// A compact JWS split and decoded, its signature not yet checked.
 pub struct CompactJws<'a> {
     /// The decoded protected header.
     pub header: Header,
-    /// The decoded payload (claims) object.
-    pub payload: Map<String, Value>,
+    /// The decoded payload: JSON text, not yet parsed.
+    pub payload: String,
     signing_input: &'a str,
     signature: Vec<u8>,
 }
@@ -233,12 +243,10 @@ impl<'a> CompactJws<'a> {
         }
 
         let header = parse_header(&b64(h, "header")?)?;
-        let payload_bytes = b64(p, "payload")?;
-        let payload: Map<String, Value> =
-            serde_json::from_slice(&payload_bytes).map_err(|e| Error::Json {
-                segment: "payload",
-                reason: e.to_string(),
-            })?;
+        let payload = String::from_utf8(b64(p, "payload")?).map_err(|_| Error::Json {
+            segment: "payload",
+            reason: "not UTF-8".into(),
+        })?;
         let signature = b64(s, "signature")?;
         let signing_input = &token[..h.len() + 1 + p.len()];
         Ok(Self {
@@ -274,32 +282,27 @@ fn b64(segment: &str, name: &'static str) -> Result<Vec<u8>> {
 }
 
 fn parse_header(bytes: &[u8]) -> Result<Header> {
-    let raw: RawHeader = serde_json::from_slice(bytes).map_err(|e| Error::Json {
+    let json_error = |reason: String| Error::Json {
         segment: "header",
-        reason: e.to_string(),
-    })?;
+        reason,
+    };
+    let raw: RawHeader<'_> =
+        serde_json::from_slice(bytes).map_err(|e| json_error(e.to_string()))?;
     let alg = match raw.alg {
-        Some(Value::String(s)) => Algorithm::from_name(&s)?,
-        Some(_) => {
-            return Err(Error::Json {
-                segment: "header",
-                reason: "alg is not a string".into(),
-            });
+        Some(v) => {
+            let name: String = serde_json::from_str(v.get())
+                .map_err(|_| json_error("alg is not a string".into()))?;
+            Algorithm::from_name(&name)?
         }
-        None => {
-            return Err(Error::Json {
-                segment: "header",
-                reason: "alg is missing".into(),
-            });
-        }
+        None => return Err(json_error("alg is missing".into())),
     };
     let kid = opt_string(raw.kid, "kid")?;
     let typ = opt_string(raw.typ, "typ")?;
     // No extension is understood, so any `crit` entry is unknown (RFC 7515 section 4.1.11);
     // an empty or malformed `crit` is also invalid.
     if let Some(crit) = raw.crit {
-        let name = match crit {
-            Value::Array(items) => match items.first() {
+        let name = match serde_json::from_str::<Value>(crit.get()) {
+            Ok(Value::Array(items)) => match items.first() {
                 Some(Value::String(s)) => s.chars().take(64).collect(),
                 _ => String::from("(empty or not a string)"),
             },
@@ -310,11 +313,10 @@ fn parse_header(bytes: &[u8]) -> Result<Header> {
     Ok(Header { alg, kid, typ })
 }
 
-fn opt_string(v: Option<Value>, name: &str) -> Result<Option<String>> {
+fn opt_string(v: Option<&RawValue>, name: &str) -> Result<Option<String>> {
     match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(Error::Json {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str::<Option<String>>(raw.get()).map_err(|_| Error::Json {
             segment: "header",
             reason: format!("{name} is not a string"),
         }),
@@ -360,7 +362,7 @@ pub fn verify_signature(
             let r = BigNum::from_slice(&signature[..len])?;
             let s = BigNum::from_slice(&signature[len..])?;
             let sig = EcdsaSig::from_private_components(r, s)?;
-            let digest = openssl::hash::hash(alg.digest(), input)?;
+            let digest = digest(alg, input)?;
             Ok(sig.verify(&digest, &ec).unwrap_or(false))
         }
         Algorithm::EdDSA => {
@@ -412,11 +414,15 @@ fn verify_pkcs1(
     if signature.len() != size {
         return Ok(false);
     }
-    let mut recovered = vec![0u8; size];
-    let Ok(len) = rsa.public_decrypt(signature, &mut recovered, Padding::PKCS1) else {
+    // Room for the largest accepted modulus, MAX_RSA_BITS.
+    let mut buffer = [0u8; MAX_RSA_BITS as usize / 8];
+    let Some(recovered) = buffer.get_mut(..size) else {
         return Ok(false);
     };
-    let digest = openssl::hash::hash(alg.digest(), input)?;
+    let Ok(len) = rsa.public_decrypt(signature, recovered, Padding::PKCS1) else {
+        return Ok(false);
+    };
+    let digest = digest(alg, input)?;
     let prefix = digest_info_prefix(alg);
     let recovered = &recovered[..len];
     Ok(recovered.len() == prefix.len() + digest.len()
@@ -522,6 +528,40 @@ fn raw_sign(alg: Algorithm, key: &PKey<Private>, input: &[u8]) -> Result<Vec<u8>
             reason: "HMAC signs with a secret, not a private key",
         }),
     }
+}
+
+/// SHA-256, SHA-384 and SHA-512 fetched once: OpenSSL 3 otherwise looks the algorithm up
+/// again on every digest, a visible share of a verification's cost.
+static FETCHED_DIGESTS: LazyLock<Option<[Md; 3]>> = LazyLock::new(|| {
+    Some([
+        Md::fetch(None, "SHA256", None).ok()?,
+        Md::fetch(None, "SHA384", None).ok()?,
+        Md::fetch(None, "SHA512", None).ok()?,
+    ])
+});
+
+/// The digest of `input` for `alg` (see [`Algorithm::digest`]).
+pub(crate) fn digest(alg: Algorithm, input: &[u8]) -> Result<Vec<u8>> {
+    let index = match alg {
+        Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES256 | Algorithm::HS256 => 0,
+        Algorithm::RS384 | Algorithm::PS384 | Algorithm::ES384 | Algorithm::HS384 => 1,
+        Algorithm::RS512
+        | Algorithm::PS512
+        | Algorithm::ES512
+        | Algorithm::HS512
+        | Algorithm::EdDSA => 2,
+    };
+    let Some(mds) = FETCHED_DIGESTS.as_ref() else {
+        return Ok(openssl::hash::hash(alg.digest(), input)?.to_vec());
+    };
+    let md = &mds[index];
+    let mut ctx = MdCtx::new()?;
+    ctx.digest_init(md)?;
+    ctx.digest_update(input)?;
+    let mut out = vec![0u8; md.size()];
+    let len = ctx.digest_final(&mut out)?;
+    out.truncate(len);
+    Ok(out)
 }
 
 /// The `at_hash` / `c_hash` of a value: the left half of its digest, base64url.

@@ -6,7 +6,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::id_token::{ValidationConfig, check_common, opt_str, verify_jws};
+use crate::id_token::{RawClaims, ValidationConfig, check_common, opt_str, verify_jws};
 use crate::jwk::JwkSet;
 
 /// The `events` member that marks a logout token.
@@ -48,10 +48,13 @@ pub fn validate_logout_token(
             actual: typ.chars().take(64).collect(),
         });
     }
-    let c = &verified.claims;
-    let common = check_common(c, config, now)?;
+    let c = RawClaims::parse(&verified.payload)?;
+    let common = check_common(&c, config, now)?;
 
-    match c.get("events") {
+    let events = c
+        .events
+        .map(|raw| serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null));
+    match events {
         Some(Value::Object(events)) => match events.get(BACKCHANNEL_LOGOUT_EVENT) {
             Some(Value::Object(_)) => {}
             Some(_) => {
@@ -68,14 +71,14 @@ pub fn validate_logout_token(
         Some(_) => return Err(Error::LogoutToken("events is not a JSON object")),
         None => return Err(Error::LogoutToken("events claim is missing")),
     }
-    if c.contains_key("nonce") {
+    if c.nonce.is_some() {
         return Err(Error::LogoutToken("a logout token must not carry a nonce"));
     }
-    let sid = opt_str(c, "sid")?;
+    let sid = opt_str(c.sid, "sid")?;
     if common.sub.is_none() && sid.is_none() {
         return Err(Error::LogoutToken("neither sub nor sid is present"));
     }
-    let jti = opt_str(c, "jti")?.ok_or(Error::MissingClaim { claim: "jti" })?;
+    let jti = opt_str(c.jti, "jti")?.ok_or(Error::MissingClaim { claim: "jti" })?;
 
     Ok(LogoutTokenClaims {
         iss: common.iss,

@@ -413,7 +413,7 @@ fn huge_header_and_huge_token_are_rejected_before_decoding() {
 
 #[test]
 fn non_object_json_is_rejected() {
-    let (_, set) = rs256();
+    let (key, set) = rs256();
     let enc = |s: &str| URL_SAFE_NO_PAD.encode(s);
     let token = format!("{}.{}.AAAA", enc("[1]"), enc("{}"));
     assert!(matches!(
@@ -423,13 +423,47 @@ fn non_object_json_is_rejected() {
             ..
         })
     ));
+    // The payload is parsed only once the signature verified.
     let token = format!("{}.{}.AAAA", enc(r#"{"alg":"RS256"}"#), enc("\"x\""));
+    assert!(matches!(
+        validate(&token, &set),
+        Err(Error::BadSignature { .. })
+    ));
+    for payload in [json!("x"), json!([1]), json!(null)] {
+        let token = mint(Algorithm::RS256, &key, Some("k1"), &payload);
+        assert!(
+            matches!(
+                validate(&token, &set),
+                Err(Error::Json {
+                    segment: "payload",
+                    ..
+                })
+            ),
+            "{payload}"
+        );
+    }
+    // A registered claim that appears twice.
+    let header = enc(r#"{"alg":"RS256","kid":"k1"}"#);
+    let payload = enc(&format!(
+        r#"{{"iss":"{ISS}","sub":"a","sub":"b","aud":"{CLIENT}","iat":{},"exp":{},"nonce":"{NONCE}"}}"#,
+        NOW - 1,
+        NOW + 60
+    ));
+    let input = format!("{header}.{payload}");
+    let mut signer =
+        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key.private)
+            .expect("signer");
+    signer.update(input.as_bytes()).expect("update");
+    let token = format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(signer.sign_to_vec().expect("sign"))
+    );
     assert!(matches!(
         validate(&token, &set),
         Err(Error::Json {
             segment: "payload",
-            ..
-        })
+            ref reason,
+        }) if reason.contains("duplicate field")
     ));
     let token = format!(
         "{}.{}.AAAA",

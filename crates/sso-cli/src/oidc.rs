@@ -109,7 +109,7 @@ fn verify_id_token(
     let now = now.unwrap_or_else(OffsetDateTime::now_utc).unix_timestamp();
     let claims = validate_id_token(token.trim(), &jwks, &config, &expect, now)
         .map_err(|e| format!("ID token rejected: {e}"))?;
-    Ok(Value::Object(claims.all))
+    Ok(Value::Object(claims.all()))
 }
 
 fn discover_provider(issuer: &str) -> Result<Value, String> {
