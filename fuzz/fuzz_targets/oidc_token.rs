@@ -72,9 +72,14 @@ fn check_accepted(token: &str) {
 
 fn hmac_token(header: &[u8], payload: &[u8]) -> String {
     // sign_hmac takes JSON values; build the signing input by hand for raw bytes.
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
     let key = PKey::hmac(SECRET.as_bytes()).expect("hmac key");
-    let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).expect("signer");
+    let mut signer =
+        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).expect("signer");
     signer.update(input.as_bytes()).expect("update");
     let signature = signer.sign_to_vec().expect("sign");
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
@@ -102,7 +107,12 @@ fuzz_target!(|data: &[u8]| {
         }
         4 => {
             if let Ok(set) = JwkSet::from_json(rest) {
-                for alg in [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA, Algorithm::PS512] {
+                for alg in [
+                    Algorithm::RS256,
+                    Algorithm::ES256,
+                    Algorithm::EdDSA,
+                    Algorithm::PS512,
+                ] {
                     let _ = set.candidates(None, alg);
                     let _ = set.candidates(Some("k"), alg);
                 }
