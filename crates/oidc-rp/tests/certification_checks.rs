@@ -205,6 +205,63 @@ fn ps_token_does_not_verify_as_rs_and_es_curve_must_match() {
 }
 
 #[test]
+fn pkcs1_signatures_are_checked_by_re_encoding() {
+    let (key, set) = rs256();
+    let rsa = key.private.rsa().expect("rsa");
+    let header = URL_SAFE_NO_PAD.encode(json!({"alg": "RS256", "kid": "k1"}).to_string());
+    let payload = URL_SAFE_NO_PAD.encode(claims().to_string());
+    let input = format!("{header}.{payload}");
+    let digest = openssl::hash::hash(openssl::hash::MessageDigest::sha256(), input.as_bytes())
+        .expect("digest");
+    let sign_block = |block: &[u8]| {
+        let mut out = vec![0u8; rsa.size() as usize];
+        let len = rsa
+            .private_encrypt(block, &mut out, openssl::rsa::Padding::PKCS1)
+            .expect("rsa");
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(&out[..len]))
+    };
+    let sha256_prefix: &[u8] = &[
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
+    ];
+
+    // The correct encoding verifies.
+    let good = sign_block(&[sha256_prefix, &digest[..]].concat());
+    assert_eq!(validate(&good, &set).expect("valid").sub, "248289761001");
+    // The bare digest without DigestInfo, a DigestInfo without the NULL parameters, and
+    // trailing bytes after the digest are all rejected.
+    let bare = sign_block(&digest);
+    let no_null = sign_block(
+        &[
+            &[
+                0x30, 0x2f, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x01, 0x04, 0x20,
+            ][..],
+            &digest[..],
+        ]
+        .concat(),
+    );
+    let trailing = sign_block(&[sha256_prefix, &digest[..], &[0u8][..]].concat());
+    for token in [bare, no_null, trailing] {
+        assert!(matches!(
+            validate(&token, &set),
+            Err(Error::BadSignature { .. })
+        ));
+    }
+
+    // An RS256 signature relabelled RS384 or RS512 fails.
+    let token = mint(Algorithm::RS256, &key, Some("k1"), &claims());
+    let (_, rest) = token.split_once('.').expect("token");
+    for alg in ["RS384", "RS512"] {
+        let header = URL_SAFE_NO_PAD.encode(json!({"alg": alg, "kid": "k1"}).to_string());
+        assert!(matches!(
+            validate(&format!("{header}.{rest}"), &set),
+            Err(Error::BadSignature { .. })
+        ));
+    }
+}
+
+#[test]
 fn alg_none_is_never_accepted() {
     let (_, set) = rs256();
     for alg in ["none", "None", "NONE"] {
