@@ -349,7 +349,9 @@ pub fn validate_id_token(
         let actual = nonce
             .as_deref()
             .ok_or(Error::MissingClaim { claim: "nonce" })?;
-        if !Secret::new(expected).ct_eq(actual) {
+        if expected.len() != actual.len()
+            || !openssl::memcmp::eq(expected.as_bytes(), actual.as_bytes())
+        {
             return Err(Error::NonceMismatch);
         }
     }
@@ -449,10 +451,14 @@ pub(crate) fn check_common(
 ) -> Result<CommonClaims> {
     let iss = opt_str(c.iss, "iss")?.ok_or(Error::MissingClaim { claim: "iss" })?;
     let tid = opt_str(c.tid, "tid")?;
-    let expected_iss = config.expected_issuer(tid.as_deref())?;
-    if iss != expected_iss {
+    let matches = if config.issuer_is_entra_template {
+        iss == config.expected_issuer(tid.as_deref())?
+    } else {
+        iss == config.issuer
+    };
+    if !matches {
         return Err(Error::IssuerMismatch {
-            expected: expected_iss,
+            expected: config.expected_issuer(tid.as_deref())?,
             actual: iss,
         });
     }
