@@ -294,9 +294,10 @@ async fn callback_state_is_single_use_and_checked() {
         json!([client("rs256-basic", "client_secret_basic", "RS256")]),
         0,
     );
+    let clock = Arc::new(TestClock::default());
     let rp = relying_party(
         &op,
-        Arc::new(TestClock::default()),
+        clock.clone(),
         "rs256-basic",
         ClientAuth::ClientSecretBasic(Secret::new(SECRET)),
         |_, _| {},
