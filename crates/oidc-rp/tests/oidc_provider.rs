@@ -393,6 +393,18 @@ async fn callback_state_is_single_use_and_checked() {
         rp.handle_callback(&params).await,
         Err(Error::UnknownState)
     ));
+
+    // A callback more than 10 minutes after its request: the pending login has expired.
+    let request = rp
+        .authorization_request(&hint("dave"))
+        .await
+        .expect("request");
+    let params = browser.authorize(request.url.as_str(), REDIRECT).await;
+    clock.advance(601);
+    assert!(matches!(
+        rp.handle_callback(&params).await,
+        Err(Error::UnknownState)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
