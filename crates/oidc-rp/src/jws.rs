@@ -5,16 +5,14 @@
 //! even read. Keys come from the issuer's JWKS ([`crate::jwk`]) or, for HMAC, the client
 //! secret.
 
+use std::borrow::Cow;
 use std::fmt;
-use std::sync::LazyLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openssl::bn::BigNum;
 use openssl::ecdsa::EcdsaSig;
 use openssl::hash::MessageDigest;
-use openssl::md::Md;
-use openssl::md_ctx::MdCtx;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
@@ -205,7 +203,37 @@ pub struct CompactJws<'a> {
     /// The decoded payload: JSON text, not yet parsed.
     pub payload: String,
     signing_input: &'a str,
-    signature: Vec<u8>,
+    signature: SmallBytes<512>,
+}
+
+/// A decoded segment: on the stack when the base64 fits `N` bytes (the header of a real
+/// token, and a signature of up to RSA-4096), else on the heap.
+enum SmallBytes<const N: usize> {
+    Inline([u8; N], usize),
+    Heap(Vec<u8>),
+}
+
+impl<const N: usize> SmallBytes<N> {
+    fn decode(segment: &str, name: &'static str) -> Result<Self> {
+        // The estimate may exceed the exact length by up to 2 bytes; it only decides where
+        // the bytes go.
+        if base64::decoded_len_estimate(segment.len()) <= N {
+            let mut bytes = [0u8; N];
+            let len = URL_SAFE_NO_PAD
+                .decode_slice(segment, &mut bytes)
+                .map_err(|_| Error::Base64 { segment: name })?;
+            Ok(Self::Inline(bytes, len))
+        } else {
+            Ok(Self::Heap(b64(segment, name)?))
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Inline(bytes, len) => bytes.get(..*len).unwrap_or_default(),
+            Self::Heap(bytes) => bytes,
+        }
+    }
 }
 
 impl fmt::Debug for CompactJws<'_> {
@@ -242,12 +270,12 @@ impl<'a> CompactJws<'a> {
             });
         }
 
-        let header = parse_header(&b64(h, "header")?)?;
+        let header = parse_header(SmallBytes::<256>::decode(h, "header")?.as_slice())?;
         let payload = String::from_utf8(b64(p, "payload")?).map_err(|_| Error::Json {
             segment: "payload",
             reason: "not UTF-8".into(),
         })?;
-        let signature = b64(s, "signature")?;
+        let signature = SmallBytes::decode(s, "signature")?;
         let signing_input = &token[..h.len() + 1 + p.len()];
         Ok(Self {
             header,
@@ -263,15 +291,15 @@ impl<'a> CompactJws<'a> {
             self.header.alg,
             key,
             self.signing_input.as_bytes(),
-            &self.signature,
+            self.signature.as_slice(),
         )
     }
 
     /// Verifies an HMAC signature with the client secret.
     pub fn verify_hmac(&self, secret: &[u8]) -> Result<bool> {
         let expected = hmac(self.header.alg, secret, self.signing_input.as_bytes())?;
-        Ok(expected.len() == self.signature.len()
-            && openssl::memcmp::eq(&expected, &self.signature))
+        let signature = self.signature.as_slice();
+        Ok(expected.len() == signature.len() && openssl::memcmp::eq(&expected, signature))
     }
 }
 
@@ -290,8 +318,14 @@ fn parse_header(bytes: &[u8]) -> Result<Header> {
         serde_json::from_slice(bytes).map_err(|e| json_error(e.to_string()))?;
     let alg = match raw.alg {
         Some(v) => {
-            let name: String = serde_json::from_str(v.get())
-                .map_err(|_| json_error("alg is not a string".into()))?;
+            // Borrowed when the name has no escapes (always, for a real token).
+            let name: Cow<'_, str> = match serde_json::from_str::<&str>(v.get()) {
+                Ok(name) => Cow::Borrowed(name),
+                Err(_) => Cow::Owned(
+                    serde_json::from_str::<String>(v.get())
+                        .map_err(|_| json_error("alg is not a string".into()))?,
+                ),
+            };
             Algorithm::from_name(&name)?
         }
         None => return Err(json_error("alg is missing".into())),
@@ -362,8 +396,8 @@ pub fn verify_signature(
             let r = BigNum::from_slice(&signature[..len])?;
             let s = BigNum::from_slice(&signature[len..])?;
             let sig = EcdsaSig::from_private_components(r, s)?;
-            let digest = digest(alg, input)?;
-            Ok(sig.verify(&digest, &ec).unwrap_or(false))
+            let digest = digest(alg, input);
+            Ok(sig.verify(digest.as_slice(), &ec).unwrap_or(false))
         }
         Algorithm::EdDSA => {
             if key.id() != Id::ED25519 && key.id() != Id::ED448 {
@@ -422,12 +456,13 @@ fn verify_pkcs1(
     let Ok(len) = rsa.public_decrypt(signature, recovered, Padding::PKCS1) else {
         return Ok(false);
     };
-    let digest = digest(alg, input)?;
+    let digest = digest(alg, input);
+    let digest = digest.as_slice();
     let prefix = digest_info_prefix(alg);
     let recovered = &recovered[..len];
     Ok(recovered.len() == prefix.len() + digest.len()
         && recovered[..prefix.len()] == *prefix
-        && openssl::memcmp::eq(&recovered[prefix.len()..], &digest))
+        && openssl::memcmp::eq(&recovered[prefix.len()..], digest))
 }
 
 fn key_mismatch(alg: Algorithm, key: &PKey<Public>) -> Error {
@@ -530,38 +565,55 @@ fn raw_sign(alg: Algorithm, key: &PKey<Private>, input: &[u8]) -> Result<Vec<u8>
     }
 }
 
-/// SHA-256, SHA-384 and SHA-512 fetched once: OpenSSL 3 otherwise looks the algorithm up
-/// again on every digest, a visible share of a verification's cost.
-static FETCHED_DIGESTS: LazyLock<Option<[Md; 3]>> = LazyLock::new(|| {
-    Some([
-        Md::fetch(None, "SHA256", None).ok()?,
-        Md::fetch(None, "SHA384", None).ok()?,
-        Md::fetch(None, "SHA512", None).ok()?,
-    ])
-});
+/// A digest on the stack (SHA-512 at most).
+pub(crate) struct DigestBytes {
+    bytes: [u8; 64],
+    len: usize,
+}
 
-/// The digest of `input` for `alg` (see [`Algorithm::digest`]).
-pub(crate) fn digest(alg: Algorithm, input: &[u8]) -> Result<Vec<u8>> {
-    let index = match alg {
-        Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES256 | Algorithm::HS256 => 0,
-        Algorithm::RS384 | Algorithm::PS384 | Algorithm::ES384 | Algorithm::HS384 => 1,
+impl DigestBytes {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// The digest of `input` for `alg` (see [`Algorithm::digest`]), with OpenSSL's SHA-2
+/// functions on a stack context: no EVP context is allocated, fetched or freed per call
+/// (that set-up was a third of the cost of hashing a token). Not the one-shot `SHA256()`,
+/// which in OpenSSL 3 fetches the algorithm on every call.
+pub(crate) fn digest(alg: Algorithm, input: &[u8]) -> DigestBytes {
+    let mut bytes = [0u8; 64];
+    let len = match alg {
+        Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES256 | Algorithm::HS256 => {
+            bytes[..32].copy_from_slice(&{
+                let mut h = openssl::sha::Sha256::new();
+                h.update(input);
+                h.finish()
+            });
+            32
+        }
+        Algorithm::RS384 | Algorithm::PS384 | Algorithm::ES384 | Algorithm::HS384 => {
+            bytes[..48].copy_from_slice(&{
+                let mut h = openssl::sha::Sha384::new();
+                h.update(input);
+                h.finish()
+            });
+            48
+        }
         Algorithm::RS512
         | Algorithm::PS512
         | Algorithm::ES512
         | Algorithm::HS512
-        | Algorithm::EdDSA => 2,
+        | Algorithm::EdDSA => {
+            bytes = {
+                let mut h = openssl::sha::Sha512::new();
+                h.update(input);
+                h.finish()
+            };
+            64
+        }
     };
-    let Some(mds) = FETCHED_DIGESTS.as_ref() else {
-        return Ok(openssl::hash::hash(alg.digest(), input)?.to_vec());
-    };
-    let md = &mds[index];
-    let mut ctx = MdCtx::new()?;
-    ctx.digest_init(md)?;
-    ctx.digest_update(input)?;
-    let mut out = vec![0u8; md.size()];
-    let len = ctx.digest_final(&mut out)?;
-    out.truncate(len);
-    Ok(out)
+    DigestBytes { bytes, len }
 }
 
 /// The `at_hash` / `c_hash` of a value: the left half of its digest, base64url.
