@@ -255,13 +255,15 @@ impl<'a> CompactJws<'a> {
                 max: max_len,
             });
         }
-        let segments = token.split('.').count();
-        if segments != 3 {
-            return Err(Error::SegmentCount { segments });
-        }
-        let mut parts = token.splitn(3, '.');
-        let (Some(h), Some(p), Some(s)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(Error::SegmentCount { segments });
+        // One scan for the two dots; the count is taken only for the error.
+        let split = token.split_once('.').and_then(|(h, rest)| {
+            let (p, s) = rest.split_once('.')?;
+            (!s.contains('.')).then_some((h, p, s))
+        });
+        let Some((h, p, s)) = split else {
+            return Err(Error::SegmentCount {
+                segments: token.split('.').count(),
+            });
         };
         if h.len() > MAX_HEADER_LEN {
             return Err(Error::HeaderTooLarge {
