@@ -328,24 +328,22 @@ impl JwkSet {
     pub fn candidates(&self, kid: Option<&str>, alg: Algorithm) -> Result<Vec<&VerifyingKey>> {
         match kid {
             Some(kid) => {
-                let same_kid: Vec<_> = self
+                // One pass and one list; the keys with the kid are looked at again only to
+                // name the error.
+                let usable: Vec<_> = self
                     .keys
                     .iter()
-                    .filter(|k| k.jwk.kid.as_deref() == Some(kid))
-                    .collect();
-                if same_kid.is_empty() {
-                    return Err(Error::UnknownKid { kid: kid.into() });
-                }
-                let usable: Vec<_> = same_kid
-                    .iter()
-                    .copied()
-                    .filter(|k| k.is_usable_with(alg))
+                    .filter(|k| k.jwk.kid.as_deref() == Some(kid) && k.is_usable_with(alg))
                     .collect();
                 if usable.is_empty() {
-                    return Err(Error::KeyTypeMismatch {
-                        kid: kid.into(),
-                        kty: same_kid[0].jwk.kty.clone(),
-                        alg: alg.name().into(),
+                    let first = self.keys.iter().find(|k| k.jwk.kid.as_deref() == Some(kid));
+                    return Err(match first {
+                        None => Error::UnknownKid { kid: kid.into() },
+                        Some(first) => Error::KeyTypeMismatch {
+                            kid: kid.into(),
+                            kty: first.jwk.kty.clone(),
+                            alg: alg.name().into(),
+                        },
                     });
                 }
                 Ok(usable)
