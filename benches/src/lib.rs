@@ -62,3 +62,17 @@ pub fn sample_user() -> serde_json::Value {
         }
     })
 }
+
+/// The ID tokens and JWKS of the OIDC benches (`inputs/oidc_tokens.json`, made by the
+/// `oidc_mint_tokens` example): an RS256 (RSA-2048) and an ES256 token of the same claims,
+/// valid at [`OIDC_NOW`]. `compare/oidc_jose.mjs` verifies the same tokens with `jose`.
+pub const OIDC_TOKENS_JSON: &str = include_str!("../inputs/oidc_tokens.json");
+
+/// The instant the bench tokens are validated at (seconds since the epoch).
+pub const OIDC_NOW: i64 = 1_800_000_000;
+
+/// The issuer of the bench tokens.
+pub const OIDC_ISSUER: &str = "https://login.example.com";
+
+/// The client id of the bench tokens.
+pub const OIDC_CLIENT_ID: &str = "bench-client";

@@ -11,9 +11,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod saml;
+mod oidc;
 mod scim;
 
-/// Inspect and debug SCIM inputs.
+/// Inspect and debug SAML responses, OpenID Connect ID tokens and SCIM inputs.
 #[derive(Parser)]
 #[command(name = "gatehouse", version, about)]
 struct Cli {
@@ -29,6 +30,9 @@ enum Command {
     /// SAML 2.0 responses and SP metadata.
     #[command(subcommand)]
     Saml(saml::SamlCommand),
+    /// OpenID Connect ID tokens and provider configuration.
+    #[command(subcommand)]
+    Oidc(oidc::OidcCommand),
 }
 
 #[derive(Subcommand)]
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
             resource_type,
         }) => scim::patch(&resource, &request, resource_type),
         Command::Saml(command) => return saml::run(command),
+        Command::Oidc(command) => return oidc::run(command),
     };
     match result {
         Ok(output) => {

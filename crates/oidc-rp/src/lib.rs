@@ -1,0 +1,29 @@
+#![doc = include_str!("../README.md")]
+
+pub mod clock;
+pub mod error;
+pub mod flow;
+pub mod http;
+pub mod id_token;
+pub mod jwk;
+pub mod jws;
+pub mod logout;
+pub mod provider;
+pub mod secret;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{Error, Result};
+pub use flow::{
+    AuthorizationOptions, AuthorizationRequest, CallbackParams, ClientAuth, ClientConfig,
+    InMemoryLoginStateStore, Login, LoginStateStore, PendingLogin, RelyingParty, ResponseMode,
+    SigningKey, TokenSet, UserInfo,
+};
+pub use http::{HttpClient, HttpRequest, HttpResponse};
+pub use id_token::{
+    Expectations, IdTokenClaims, ProviderProfile, ValidationConfig, validate_id_token,
+};
+pub use jwk::{Jwk, JwkSet, VerifyingKey};
+pub use jws::Algorithm;
+pub use logout::{LogoutTokenClaims, end_session_url, validate_logout_token};
+pub use provider::{MetadataSource, Provider, ProviderConfig, ProviderMetadata, discover};
+pub use secret::Secret;
