@@ -10,8 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-mod saml;
 mod oidc;
+mod saml;
 mod scim;
 
 /// Inspect and debug SAML responses, OpenID Connect ID tokens and SCIM inputs.
