@@ -123,6 +123,21 @@ pub enum SamlError {
         /// The URI in the Reference.
         found: String,
     },
+    /// The canonical form of a signed element would exceed the bound derived from the
+    /// input size (namespace re-declarations can multiply it).
+    #[error("canonical XML would exceed the limit of {max} bytes")]
+    CanonicalTooLarge {
+        /// The limit (4 times the input size plus 64 KiB).
+        max: usize,
+    },
+    /// An InclusiveNamespaces PrefixList names more distinct prefixes than allowed.
+    #[error("InclusiveNamespaces PrefixList names {count} prefixes, more than the limit of {max}")]
+    TooManyInclusivePrefixes {
+        /// Distinct prefixes found.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A required element of the signature is missing or malformed.
     #[error("malformed ds:Signature: {0}")]
     SignatureStructure(String),
@@ -347,6 +362,8 @@ impl SamlError {
             Self::SignedInfoCount { .. } => "signature.signed_info",
             Self::ReferenceCount { .. } => "signature.reference_count",
             Self::ReferenceMismatch { .. } => "signature.reference",
+            Self::CanonicalTooLarge { .. } => "c14n.too_large",
+            Self::TooManyInclusivePrefixes { .. } => "signature.prefix_list",
             Self::SignatureStructure(_) => "signature.structure",
             Self::AlgorithmNotAllowed { .. } => "signature.algorithm",
             Self::Sha1NotAllowed { .. } => "signature.sha1",

@@ -55,6 +55,7 @@ pub struct NodeId(usize);
 pub struct Document {
     nodes: Vec<Node>,
     root: NodeId,
+    source_len: usize,
 }
 
 /// One node of the tree.
@@ -150,7 +151,15 @@ impl Document {
         parser
             .nodes
             .reserve((input.len() / 48).min(limits.max_nodes));
-        parser.run(text)
+        let mut doc = parser.run(text)?;
+        doc.source_len = input.len();
+        Ok(doc)
+    }
+
+    /// Size in bytes of the parsed input (bounds derived work such as canonicalization).
+    #[must_use]
+    pub fn source_len(&self) -> usize {
+        self.source_len
     }
 
     /// The root element.
@@ -406,6 +415,7 @@ impl<'l> Parser<'l> {
         Ok(Document {
             nodes: self.nodes,
             root,
+            source_len: 0,
         })
     }
 

@@ -997,3 +997,69 @@ async fn bad_transport_and_xml_get_typed_errors() {
         SamlError::UnexpectedRoot { .. }
     ));
 }
+
+/// A `ds:Signature` over `#_r1` with exclusive c14n (with the given InclusiveNamespaces
+/// PrefixList, if any) and bogus digest and signature values.
+fn bogus_signature(prefix_list: Option<&str>) -> String {
+    let inclusive = prefix_list.map_or(String::new(), |pl| {
+        format!(r#"<ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="{pl}"/>"#)
+    });
+    format!(
+        r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#_r1"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#">{inclusive}</ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AAAA</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>"##
+    )
+}
+
+#[tokio::test]
+async fn canonical_form_is_bounded_by_the_input_size() {
+    // Exclusive c14n re-declares xmlns:p on each of the 15 000 p:x elements: 200 KB each,
+    // 3 GB in all, unless bounded (4 times the input plus 64 KiB).
+    let uri = format!("urn:{}", "u".repeat(200_000));
+    let xml = format!(
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:p="{uri}" ID="_r1" Version="2.0">{}<y>{}</y></samlp:Response>"#,
+        bogus_signature(None),
+        "<p:x/>".repeat(15_000)
+    );
+    let err = validate(&idp(), &xml).await.unwrap_err();
+    assert_eq!(
+        err,
+        SamlError::CanonicalTooLarge {
+            max: xml.len() * 4 + 64 * 1024
+        }
+    );
+    assert_eq!(err.check(), "c14n.too_large");
+}
+
+#[tokio::test]
+async fn inclusive_prefix_list_is_deduplicated_and_capped() {
+    let kids = format!(
+        "{}{}{}",
+        "<d>".repeat(40),
+        "<x/>".repeat(5_000),
+        "</d>".repeat(40)
+    );
+    let response = |pl: &str| {
+        format!(
+            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0">{}<saml:y>{kids}</saml:y></samlp:Response>"#,
+            bogus_signature(Some(pl))
+        )
+    };
+    // 65 distinct prefixes: refused before any canonicalization.
+    let many: Vec<String> = (0..65).map(|i| format!("p{i}")).collect();
+    let err = validate(&idp(), &response(&many.join(" ")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SamlError::TooManyInclusivePrefixes { count: 65, max: 64 }
+    );
+    assert_eq!(err.check(), "signature.prefix_list");
+    // 100 000 copies of one prefix count as one: the check goes on to the digest.
+    let err = validate(&idp(), &response(&"z ".repeat(100_000)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.check(), "signature.digest");
+    assert_eq!(
+        saml_sp::c14n::parse_prefix_list(&"z ".repeat(100_000)).unwrap(),
+        vec!["z".to_owned()]
+    );
+}
