@@ -82,6 +82,11 @@ pub enum SamlError {
         max: usize,
     },
 
+    /// The Redirect-binding query does not carry exactly one message parameter of the
+    /// expected kind (or repeats a binding parameter).
+    #[error("Redirect binding query refused: {0}")]
+    RedirectParameters(String),
+
     // --- XML signature -----------------------------------------------------------------
     /// No IdP certificate is configured, so no message can be trusted.
     #[error("no trusted IdP certificate is configured; unsigned logins are never accepted")]
@@ -355,6 +360,7 @@ impl SamlError {
             Self::Inflate(_) => "encoding.deflate",
             Self::InflatedTooLarge { .. } => "encoding.deflate_size",
             Self::RelayStateTooLong { .. } => "binding.relay_state",
+            Self::RedirectParameters(_) => "binding.parameters",
             Self::NoTrustedCertificate => "signature.no_certificate",
             Self::DuplicateId(_) => "signature.duplicate_id",
             Self::SignatureMissing { .. } => "signature.missing",

@@ -371,12 +371,14 @@ fn checked_message(
     let limit = options.xml_limits.max_bytes;
     let (xml, query_signed) = match message {
         ReceivedMessage::Redirect(query) => {
-            let value = query
-                .split('&')
-                .find_map(|p| p.strip_prefix(parameter).and_then(|v| v.strip_prefix('=')))
-                .ok_or(SamlError::Missing("Redirect binding message parameter"))?;
+            // The signature must cover exactly the parameter decoded here.
+            let value = verify_redirect_signature(
+                query,
+                parameter,
+                &idp.certificates,
+                options.allow_sha1_insecure,
+            )?;
             let xml = decode_redirect_message(&url_decode(value), limit)?;
-            verify_redirect_signature(query, &idp.certificates, options.allow_sha1_insecure)?;
             (xml, true)
         }
         ReceivedMessage::Post(value) => {
@@ -630,8 +632,13 @@ mod tests {
             .redirect_url(None, Some((&sp_key, SignatureAlgorithm::RsaSha256)))
             .unwrap();
         assert!(url.starts_with("https://idp.example.com/slo?SAMLRequest="));
-        verify_redirect_signature(query(&url), &[sp_key.certificate().unwrap().clone()], false)
-            .unwrap();
+        verify_redirect_signature(
+            query(&url),
+            "SAMLRequest",
+            &[sp_key.certificate().unwrap().clone()],
+            false,
+        )
+        .unwrap();
 
         // The IdP's answer.
         let answer = LogoutResponse::success(IDP, SP_SLO, &request.id, NOW).unwrap();
@@ -689,5 +696,77 @@ mod tests {
                 message: None
             }
         );
+    }
+
+    #[tokio::test]
+    async fn a_signed_request_glued_to_an_unsigned_response_is_refused() {
+        let idp_key = generate_sp_credentials("idp", 1).unwrap();
+        let idp = IdentityProvider {
+            entity_id: IDP.into(),
+            certificates: vec![idp_key.certificate().unwrap().clone()],
+        };
+        let options = ValidationOptions::default();
+        let requests = Arc::new(InMemoryRequestStore::new());
+        requests
+            .insert("_victim", NOW + time::Duration::minutes(5))
+            .await
+            .unwrap();
+        // Any message the IdP signed on the Redirect binding.
+        let signed = LogoutRequest::new(IDP, SP_SLO, name_id(), None, NOW)
+            .unwrap()
+            .redirect_url(None, Some((&idp_key, SignatureAlgorithm::RsaSha256)))
+            .unwrap();
+        // A forged, unsigned LogoutResponse to the SP's pending request.
+        let forged = LogoutResponse::success(IDP, SP_SLO, "_victim", NOW)
+            .unwrap()
+            .redirect_url(None, None)
+            .unwrap();
+        for glued in [
+            format!("{}&{}", query(&signed), query(&forged)),
+            format!("{}&{}", query(&forged), query(&signed)),
+        ] {
+            let err = validate_logout_response(
+                ReceivedMessage::Redirect(&glued),
+                &idp,
+                SP_SLO,
+                &options,
+                requests.as_ref(),
+                NOW,
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(
+                err,
+                SamlError::RedirectParameters(
+                    "both SAMLResponse and SAMLRequest are present".into()
+                )
+            );
+            assert_eq!(err.check(), "binding.parameters");
+        }
+        // Alone, the forged response is unsigned.
+        assert_eq!(
+            validate_logout_response(
+                ReceivedMessage::Redirect(query(&forged)),
+                &idp,
+                SP_SLO,
+                &options,
+                requests.as_ref(),
+                NOW,
+            )
+            .await
+            .unwrap_err(),
+            SamlError::SignatureMissing {
+                element: "Redirect binding query"
+            }
+        );
+        // A repeated message parameter is refused as well.
+        let twice = format!("{}&{}", query(&forged), query(&forged));
+        assert_eq!(
+            verify_redirect_signature(&twice, "SAMLResponse", &idp.certificates, false)
+                .unwrap_err(),
+            SamlError::RedirectParameters("SAMLResponse appears more than once".into())
+        );
+        // The pending request is still there: nothing was consumed.
+        assert!(requests.take("_victim", NOW).await.unwrap());
     }
 }
