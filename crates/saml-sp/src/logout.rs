@@ -272,7 +272,7 @@ pub fn validate_logout_request(
             what: "LogoutRequest NotOnOrAfter",
             value: end.to_owned(),
         })?;
-        if now >= end + options.clock_skew {
+        if now >= end.saturating_add(options.clock_skew) {
             return Err(SamlError::Expired {
                 what: "LogoutRequest NotOnOrAfter",
                 not_on_or_after: end.format(&Rfc3339).unwrap_or_default(),

@@ -297,7 +297,9 @@ impl ResponseValidator {
             }
         }
 
-        let remember_until = assertion.not_on_or_after + self.options.clock_skew;
+        let remember_until = assertion
+            .not_on_or_after
+            .saturating_add(self.options.clock_skew);
         if !self
             .replay
             .insert_once(&assertion.assertion_id, remember_until, now)
@@ -760,7 +762,7 @@ fn check_not_expired(
     now: OffsetDateTime,
     skew: Duration,
 ) -> Result<()> {
-    if now >= end + skew {
+    if now >= end.saturating_add(skew) {
         return Err(SamlError::Expired {
             what,
             not_on_or_after: rfc3339(end),
@@ -777,7 +779,7 @@ fn check_started(
     now: OffsetDateTime,
     skew: Duration,
 ) -> Result<()> {
-    if now + skew < start {
+    if now.saturating_add(skew) < start {
         return Err(SamlError::NotYetValid {
             what,
             not_before: rfc3339(start),

@@ -1063,3 +1063,38 @@ async fn inclusive_prefix_list_is_deduplicated_and_capped() {
         vec!["z".to_owned()]
     );
 }
+
+#[tokio::test]
+async fn far_future_validity_ends_saturate_instead_of_panicking() {
+    // NotOnOrAfter + clock skew is past the largest representable instant.
+    let idp = idp();
+    let end = "9999-12-31T23:59:59Z";
+    let shape = Shape {
+        scd_not_on_or_after: end.into(),
+        not_on_or_after: end.into(),
+        session_not_on_or_after: Some(end.into()),
+        in_response_to: None,
+        scd_in_response_to: None,
+        ..Shape::default()
+    };
+    let xml = shape.assertion_signed(&idp);
+    let setup = setup_with(
+        &[&idp],
+        ValidationOptions {
+            allow_idp_initiated: true,
+            ..ValidationOptions::default()
+        },
+    )
+    .await;
+    let a = setup.validator.validate_xml(xml.as_bytes()).await.unwrap();
+    assert_eq!(a.not_on_or_after, datetime!(9999-12-31 23:59:59 UTC));
+    // Remembered by the replay cache until the (saturated) end.
+    assert_eq!(
+        setup
+            .validator
+            .validate_xml(xml.as_bytes())
+            .await
+            .unwrap_err(),
+        SamlError::Replay("_assert1".into())
+    );
+}
