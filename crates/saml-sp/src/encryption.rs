@@ -20,6 +20,10 @@ pub const XENC_NS: &str = "http://www.w3.org/2001/04/xmlenc#";
 /// The XML Encryption 1.1 namespace.
 pub const XENC11_NS: &str = "http://www.w3.org/2009/xmlenc11#";
 
+/// Most EncryptedKey elements tried for one EncryptedAssertion (one per SP key rollover
+/// step is plenty).
+pub const MAX_ENCRYPTED_KEYS: usize = 4;
+
 const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
 const RSA_OAEP: &str = "http://www.w3.org/2009/xmlenc11#rsa-oaep";
 const RSA_1_5: &str = "http://www.w3.org/2001/04/xmlenc#rsa-1_5";
@@ -67,6 +71,13 @@ pub(crate) fn decrypt_assertion(
         .collect();
     if encrypted_keys.is_empty() {
         return Err(SamlError::Missing("EncryptedKey"));
+    }
+    // Each EncryptedKey costs an RSA private-key operation per SP key: bounded before any.
+    if encrypted_keys.len() > MAX_ENCRYPTED_KEYS {
+        return Err(SamlError::TooManyEncryptedKeys {
+            count: encrypted_keys.len(),
+            max: MAX_ENCRYPTED_KEYS,
+        });
     }
     let ciphertext = cipher_value(doc, data)?;
 

@@ -87,6 +87,17 @@ pub enum SamlError {
     #[error("Redirect binding query refused: {0}")]
     RedirectParameters(String),
 
+    /// An EncryptedAssertion carries more EncryptedKey elements than are tried.
+    #[error(
+        "EncryptedAssertion carries {count} EncryptedKey elements, more than the limit of {max}"
+    )]
+    TooManyEncryptedKeys {
+        /// How many were found.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+
     // --- XML signature -----------------------------------------------------------------
     /// No IdP certificate is configured, so no message can be trusted.
     #[error("no trusted IdP certificate is configured; unsigned logins are never accepted")]
@@ -385,6 +396,7 @@ impl SamlError {
             Self::Destination { .. } => "profile.destination",
             Self::AssertionCount { .. } => "profile.assertion_count",
             Self::Decryption => "encryption.decrypt",
+            Self::TooManyEncryptedKeys { .. } => "encryption.key_count",
             Self::NoBearerConfirmation => "profile.bearer",
             Self::Recipient { .. } => "profile.recipient",
             Self::Expired { .. } => "profile.expired",

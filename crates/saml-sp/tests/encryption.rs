@@ -269,3 +269,30 @@ async fn oaep_with_sha256_digest_and_mgf1_decrypts() {
         }
     }
 }
+
+#[tokio::test]
+async fn encrypted_keys_are_capped_before_any_rsa_operation() {
+    let idp = Identity::rsa(2048, "test idp");
+    let sp = Identity::rsa(2048, "test sp");
+    let key = format!(
+        r#"<xenc:EncryptedKey xmlns:xenc="{XENC}"><xenc:EncryptionMethod Algorithm="{XENC}rsa-oaep-mgf1p"/><xenc:CipherData><xenc:CipherValue>AQ==</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>"#
+    );
+    let response = |keys: usize| {
+        Shape::default().response(&format!(
+            r#"<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="{XENC}"><xenc:EncryptionMethod Algorithm="{XENC}aes128-cbc"/><xenc:CipherData><xenc:CipherValue>AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>{}</saml:EncryptedAssertion>"#,
+            key.repeat(keys)
+        ))
+    };
+    let err = validate(&idp, &[&sp], ValidationOptions::default(), &response(5))
+        .await
+        .unwrap_err();
+    assert_eq!(err, SamlError::TooManyEncryptedKeys { count: 5, max: 4 });
+    assert_eq!(err.check(), "encryption.key_count");
+    // Four are tried (and fail like any wrong key).
+    assert_eq!(
+        validate(&idp, &[&sp], ValidationOptions::default(), &response(4))
+            .await
+            .unwrap_err(),
+        SamlError::Decryption
+    );
+}
