@@ -16,6 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::dsig::{DigestAlgorithm, SignatureAlgorithm, SigningKey, sign_enveloped, verify_bytes};
 use crate::error::{Result, SamlError};
 use crate::metadata::{BINDING_POST, escape};
+use crate::xml::XML_WHITESPACE;
 use crate::{SAML_ASSERTION_NS, SAML_PROTOCOL_NS};
 
 /// Longest RelayState the bindings allow (SAML bindings 3.4.3 and 3.5.3: 80 bytes).
@@ -115,7 +116,7 @@ impl AuthnRequest {
             escape(&self.sp_entity_id),
         );
         match &self.name_id_format {
-            Some(f) if f.trim().is_empty() => {
+            Some(f) if f.trim_matches(XML_WHITESPACE).is_empty() => {
                 return Err(SamlError::InvalidValue {
                     what: "NameIDPolicy Format",
                     value: f.clone(),

@@ -13,6 +13,7 @@ use openssl::symm::{Cipher, Crypter, Mode};
 
 use crate::dsig::{DSIG_NS, SigningKey, decode_base64};
 use crate::error::{Result, SamlError};
+use crate::xml::XML_WHITESPACE;
 use crate::xml::{Document, NodeId, XmlLimits};
 
 /// The XML Encryption 1.0 namespace.
@@ -130,7 +131,10 @@ pub(crate) fn decrypt_assertion(
     wrapped.push('>');
     let text = std::str::from_utf8(&plaintext).map_err(|_| SamlError::Decryption)?;
     // An XML declaration may lead the plaintext; it cannot appear inside the wrapper.
-    let text = match text.trim_start().strip_prefix("<?xml") {
+    let text = match text
+        .trim_start_matches(XML_WHITESPACE)
+        .strip_prefix("<?xml")
+    {
         Some(rest) => rest.split_once("?>").map_or("", |(_, body)| body),
         None => text,
     };

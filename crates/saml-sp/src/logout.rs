@@ -20,6 +20,7 @@ use crate::error::{Result, SamlError};
 use crate::metadata::escape;
 use crate::response::{IdentityProvider, NameId, ValidationOptions};
 use crate::store::RequestStore;
+use crate::xml::XML_WHITESPACE;
 use crate::xml::{Document, NodeId};
 use crate::{SAML_ASSERTION_NS as SAML, SAML_PROTOCOL_NS as SAMLP};
 
@@ -285,7 +286,7 @@ pub fn validate_logout_request(
         .first_child_named(root, SAML, "NameID")
         .ok_or(SamlError::Missing("LogoutRequest NameID"))?;
     let n = doc.element(name_id);
-    let value = doc.text(name_id).trim().to_owned();
+    let value = doc.text(name_id).trim_matches(XML_WHITESPACE).to_owned();
     if value.is_empty() {
         return Err(SamlError::Missing("LogoutRequest NameID value"));
     }
@@ -300,7 +301,7 @@ pub fn validate_logout_request(
         },
         session_indexes: doc
             .children_named(root, SAMLP, "SessionIndex")
-            .map(|s| doc.text(s).trim().to_owned())
+            .map(|s| doc.text(s).trim_matches(XML_WHITESPACE).to_owned())
             .collect(),
     })
 }
@@ -439,7 +440,7 @@ fn checked_message(
     }
     let issuer = doc
         .first_child_named(root, SAML, "Issuer")
-        .map(|i| doc.text(i).trim().to_owned())
+        .map(|i| doc.text(i).trim_matches(XML_WHITESPACE).to_owned())
         .ok_or(SamlError::Missing("Issuer of the logout message"))?;
     if issuer != idp.entity_id {
         return Err(SamlError::Issuer {

@@ -17,6 +17,7 @@ use crate::dsig::{IdMap, SigningKey, VerifiedSignature, VerifyOptions, verify_en
 use crate::encryption::decrypt_assertion;
 use crate::error::{Result, SamlError};
 use crate::store::{Clock, ReplayCache, RequestStore, SystemClock};
+use crate::xml::XML_WHITESPACE;
 use crate::xml::{Document, NodeId, XmlLimits};
 use crate::{SAML_ASSERTION_NS as SAML, SAML_PROTOCOL_NS as SAMLP};
 
@@ -466,7 +467,7 @@ pub fn check_response(
     let authn_context_class = doc
         .first_child_named(authn, SAML, "AuthnContext")
         .and_then(|c| doc.first_child_named(c, SAML, "AuthnContextClassRef"))
-        .map(|c| doc.text(c).trim().to_owned());
+        .map(|c| doc.text(c).trim_matches(XML_WHITESPACE).to_owned());
 
     let not_on_or_after = match conditions_end {
         Some(c) => c.min(confirmation_end),
@@ -522,7 +523,7 @@ fn check_issuer(
         });
     }
     let found = doc.text(issuer);
-    if found.trim() != expected {
+    if found.trim_matches(XML_WHITESPACE) != expected {
         return Err(SamlError::Issuer {
             element,
             expected: expected.to_owned(),
@@ -572,7 +573,7 @@ fn read_name_id(doc: &Document, subject: NodeId) -> Result<NameId> {
         });
     }
     let e = doc.element(name_id);
-    let value = doc.text(name_id).trim().to_owned();
+    let value = doc.text(name_id).trim_matches(XML_WHITESPACE).to_owned();
     if value.is_empty() {
         return Err(SamlError::Missing("NameID value"));
     }
@@ -683,7 +684,7 @@ fn check_conditions(
             audience_restrictions += 1;
             let audiences: Vec<String> = doc
                 .children_named(condition, SAML, "Audience")
-                .map(|a| doc.text(a).trim().to_owned())
+                .map(|a| doc.text(a).trim_matches(XML_WHITESPACE).to_owned())
                 .collect();
             if !audiences.contains(&sp.entity_id) {
                 return Err(SamlError::Audience {
@@ -746,9 +747,11 @@ fn read_attributes(doc: &Document, assertion: NodeId) -> Vec<SamlAttribute> {
 }
 
 fn parse_instant(value: &str, what: &'static str) -> Result<OffsetDateTime> {
-    OffsetDateTime::parse(value.trim(), &Rfc3339).map_err(|_| SamlError::InvalidValue {
-        what,
-        value: value.to_owned(),
+    OffsetDateTime::parse(value.trim_matches(XML_WHITESPACE), &Rfc3339).map_err(|_| {
+        SamlError::InvalidValue {
+            what,
+            value: value.to_owned(),
+        }
     })
 }
 

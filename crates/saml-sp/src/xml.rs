@@ -17,6 +17,11 @@ use crate::error::{Result, SamlError};
 
 /// The namespace bound to the `xml` prefix.
 pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+/// XML whitespace (the `S` production: space, tab, CR, LF). Values are trimmed of these
+/// only, never of other Unicode whitespace (`str::trim` would strip U+3000 and make
+/// `admin@example.com\u{3000}` equal `admin@example.com`).
+pub const XML_WHITESPACE: [char; 4] = [' ', '\t', '\r', '\n'];
+
 /// The namespace of namespace declarations.
 const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 

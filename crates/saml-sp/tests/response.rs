@@ -1098,3 +1098,24 @@ async fn far_future_validity_ends_saturate_instead_of_panicking() {
         SamlError::Replay("_assert1".into())
     );
 }
+
+#[tokio::test]
+async fn name_id_is_trimmed_of_xml_whitespace_only() {
+    let idp = idp();
+    // U+3000 (ideographic space) is Unicode whitespace but not XML whitespace: kept, so
+    // the value never equals the administrator's NameID.
+    let shape = Shape {
+        name_id: "admin@example.com\u{3000}".into(),
+        ..Shape::default()
+    };
+    let a = validate(&idp, &shape.assertion_signed(&idp)).await.unwrap();
+    assert_eq!(a.name_id.value, "admin@example.com\u{3000}");
+    assert_ne!(a.name_id.value, "admin@example.com");
+    // Space, tab, CR and LF around the value are XML whitespace and go.
+    let shape = Shape {
+        name_id: " \t\n admin@example.com \n".into(),
+        ..Shape::default()
+    };
+    let a = validate(&idp, &shape.assertion_signed(&idp)).await.unwrap();
+    assert_eq!(a.name_id.value, "admin@example.com");
+}
