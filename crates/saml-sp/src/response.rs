@@ -378,11 +378,25 @@ pub fn check_response(
             count: assertions.len() + encrypted.len(),
         });
     }
+    // A required Response signature is enforced before anything is decrypted.
+    if matches!(
+        options.signatures,
+        SignaturePolicy::Response | SignaturePolicy::Both
+    ) && response_signature.is_none()
+    {
+        return Err(SamlError::SignatureMissing {
+            element: "Response",
+        });
+    }
     // A decrypted assertion is its own document; the Response signature (checked above)
     // covers its encrypted form.
     let decrypted;
-    let (doc, ids, assertion) = match (assertions.first(), encrypted.first()) {
-        (Some(&a), _) => (&doc, ids, a),
+    let (doc, assertion, assertion_signature) = match (assertions.first(), encrypted.first()) {
+        (Some(&a), _) => {
+            let signature =
+                verify_enveloped(&doc, &ids, a, "Assertion", &idp.certificates, verify)?;
+            (&doc, a, signature)
+        }
         (None, Some(&e)) => {
             let (d, a) = decrypt_assertion(
                 &doc,
@@ -392,13 +406,31 @@ pub fn check_response(
                 &options.xml_limits,
             )?;
             decrypted = d;
-            let decrypted_ids = IdMap::build(&decrypted)?;
-            (&decrypted, decrypted_ids, a)
+            let checked = IdMap::build(&decrypted).and_then(|decrypted_ids| {
+                verify_enveloped(
+                    &decrypted,
+                    &decrypted_ids,
+                    a,
+                    "Assertion",
+                    &idp.certificates,
+                    verify,
+                )
+            });
+            let signature = match checked {
+                Ok(ok) => ok,
+                // Unsigned Response: nothing has authenticated the ciphertext, so every
+                // failure up to a verified assertion signature is the one decryption
+                // error (no padding or format oracle on AES-CBC).
+                Err(_) if response_signature.is_none() => return Err(SamlError::Decryption),
+                Err(e) => return Err(e),
+            };
+            if response_signature.is_none() && signature.is_none() {
+                return Err(SamlError::Decryption);
+            }
+            (&decrypted, a, signature)
         }
         (None, None) => return Err(SamlError::AssertionCount { count: 0 }),
     };
-    let assertion_signature =
-        verify_enveloped(doc, &ids, assertion, "Assertion", &idp.certificates, verify)?;
 
     match (
         options.signatures,
