@@ -320,8 +320,8 @@ pub enum SamlError {
     /// A response without InResponseTo while IdP-initiated login is off.
     #[error("IdP-initiated (unsolicited) Response refused: the connection does not allow it")]
     UnsolicitedNotAllowed,
-    /// The assertion ID was seen before.
-    #[error("Assertion ID {0:?} was already used (replay)")]
+    /// The assertion (or IdP LogoutRequest) ID was seen before.
+    #[error("message ID {0:?} was already used (replay)")]
     Replay(String),
     /// The AuthnStatement's session has ended.
     #[error("AuthnStatement is missing")]

@@ -19,7 +19,7 @@ use crate::dsig::{
 use crate::error::{Result, SamlError};
 use crate::metadata::escape;
 use crate::response::{IdentityProvider, NameId, ValidationOptions};
-use crate::store::RequestStore;
+use crate::store::{ReplayCache, RequestStore};
 use crate::xml::XML_WHITESPACE;
 use crate::xml::{Document, NodeId};
 use crate::{SAML_ASSERTION_NS as SAML, SAML_PROTOCOL_NS as SAMLP};
@@ -259,28 +259,66 @@ pub struct VerifiedLogoutResponse {
 ///
 /// # Errors
 /// Decoding, signature and profile errors, each naming the failed check.
-pub fn validate_logout_request(
+pub async fn validate_logout_request(
     message: ReceivedMessage<'_>,
     idp: &IdentityProvider,
     sp_slo_url: &str,
     options: &ValidationOptions,
+    replay: &dyn ReplayCache,
     now: OffsetDateTime,
 ) -> Result<VerifiedLogoutRequest> {
     let (doc, root) = checked_message(message, "LogoutRequest", idp, sp_slo_url, options)?;
     let e = doc.element(root);
-    if let Some(end) = e.attr("NotOnOrAfter") {
-        let end = OffsetDateTime::parse(end, &Rfc3339).map_err(|_| SamlError::InvalidValue {
-            what: "LogoutRequest NotOnOrAfter",
-            value: end.to_owned(),
-        })?;
-        if now >= end.saturating_add(options.clock_skew) {
-            return Err(SamlError::Expired {
-                what: "LogoutRequest NotOnOrAfter",
-                not_on_or_after: end.format(&Rfc3339).unwrap_or_default(),
-                now: now.format(&Rfc3339).unwrap_or_default(),
-                skew_seconds: options.clock_skew.whole_seconds(),
-            });
-        }
+    let skew = options.clock_skew;
+    // A signed message names its recipient (SAML bindings 3.4.5.2 and 3.5.5.2), so it
+    // cannot be replayed to another SP; `checked_message` compared it when present.
+    if e.attr("Destination").is_none() {
+        return Err(SamlError::Missing("Destination of a signed LogoutRequest"));
+    }
+    let id = e
+        .attr("ID")
+        .filter(|id| !id.is_empty())
+        .ok_or(SamlError::Missing("LogoutRequest ID"))?;
+    let instant = |name: &'static str, value: &str| {
+        OffsetDateTime::parse(value.trim_matches(XML_WHITESPACE), &Rfc3339).map_err(|_| {
+            SamlError::InvalidValue {
+                what: name,
+                value: value.to_owned(),
+            }
+        })
+    };
+    let issued = instant(
+        "LogoutRequest IssueInstant",
+        e.attr("IssueInstant")
+            .ok_or(SamlError::Missing("LogoutRequest IssueInstant"))?,
+    )?;
+    if now.saturating_add(skew) < issued {
+        return Err(SamlError::NotYetValid {
+            what: "LogoutRequest IssueInstant",
+            not_before: issued.format(&Rfc3339).unwrap_or_default(),
+            now: now.format(&Rfc3339).unwrap_or_default(),
+            skew_seconds: skew.whole_seconds(),
+        });
+    }
+    // Valid until NotOnOrAfter, or for the configured lifetime after IssueInstant.
+    let (what, end) = match e.attr("NotOnOrAfter") {
+        Some(end) => (
+            "LogoutRequest NotOnOrAfter",
+            instant("LogoutRequest NotOnOrAfter", end)?,
+        ),
+        None => (
+            "LogoutRequest IssueInstant + logout_request_lifetime",
+            issued.saturating_add(options.logout_request_lifetime),
+        ),
+    };
+    let end_with_skew = end.saturating_add(skew);
+    if now >= end_with_skew {
+        return Err(SamlError::Expired {
+            what,
+            not_on_or_after: end.format(&Rfc3339).unwrap_or_default(),
+            now: now.format(&Rfc3339).unwrap_or_default(),
+            skew_seconds: skew.whole_seconds(),
+        });
     }
     let name_id = doc
         .first_child_named(root, SAML, "NameID")
@@ -290,8 +328,12 @@ pub fn validate_logout_request(
     if value.is_empty() {
         return Err(SamlError::Missing("LogoutRequest NameID value"));
     }
+    // Each request is acted on once: its ID is remembered until it expires.
+    if !replay.insert_once(id, end_with_skew, now).await? {
+        return Err(SamlError::Replay(id.to_owned()));
+    }
     Ok(VerifiedLogoutRequest {
-        id: e.attr("ID").unwrap_or_default().to_owned(),
+        id: id.to_owned(),
         issuer: idp.entity_id.clone(),
         name_id: NameId {
             value,
@@ -475,7 +517,7 @@ mod tests {
 
     use super::*;
     use crate::metadata::generate_sp_credentials;
-    use crate::store::InMemoryRequestStore;
+    use crate::store::{InMemoryReplayCache, InMemoryRequestStore};
 
     const IDP: &str = "https://idp.example.com/saml";
     const SP: &str = "https://app.example.com/saml/metadata";
@@ -503,8 +545,8 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn idp_logout_requests_are_validated_on_both_bindings() {
+    #[tokio::test]
+    async fn idp_logout_requests_are_validated_on_both_bindings() {
         let idp_key = generate_sp_credentials("idp", 1).unwrap();
         let idp = IdentityProvider {
             entity_id: IDP.into(),
@@ -521,8 +563,10 @@ mod tests {
             &idp,
             SP_SLO,
             &options,
+            &InMemoryReplayCache::new(),
             NOW,
         )
+        .await
         .unwrap();
         assert_eq!(verified.id, request.id);
         assert_eq!(verified.name_id, name_id());
@@ -536,8 +580,10 @@ mod tests {
             &idp,
             SP_SLO,
             &options,
+            &InMemoryReplayCache::new(),
             NOW,
         )
+        .await
         .unwrap();
         assert_eq!(verified.session_indexes, ["_s1"]);
 
@@ -550,8 +596,10 @@ mod tests {
                 &idp,
                 SP_SLO,
                 &options,
+                &InMemoryReplayCache::new(),
                 NOW
             )
+            .await
             .unwrap_err(),
             SamlError::SignatureMissing {
                 element: "Redirect binding query"
@@ -564,8 +612,10 @@ mod tests {
                 &idp,
                 SP_SLO,
                 &options,
+                &InMemoryReplayCache::new(),
                 NOW
             )
+            .await
             .unwrap_err(),
             SamlError::SignatureMissing {
                 element: "LogoutRequest"
@@ -578,8 +628,10 @@ mod tests {
                 &idp,
                 SP_SLO,
                 &options,
+                &InMemoryReplayCache::new(),
                 NOW
             )
+            .await
             .unwrap_err(),
             SamlError::SignatureInvalid { tried: 1 }
         );
@@ -595,8 +647,10 @@ mod tests {
                 &idp,
                 SP_SLO,
                 &options,
+                &InMemoryReplayCache::new(),
                 NOW
             )
+            .await
             .unwrap_err(),
             SamlError::Issuer { .. }
         ));
@@ -606,8 +660,10 @@ mod tests {
                 &idp,
                 "https://app.example.com/other-slo",
                 &options,
+                &InMemoryReplayCache::new(),
                 NOW
             )
+            .await
             .unwrap_err(),
             SamlError::Destination { .. }
         ));
@@ -769,5 +825,117 @@ mod tests {
         );
         // The pending request is still there: nothing was consumed.
         assert!(requests.take("_victim", NOW).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn idp_logout_requests_are_fresh_addressed_and_used_once() {
+        use crate::dsig::{DigestAlgorithm, sign_enveloped};
+        let idp_key = generate_sp_credentials("idp", 1).unwrap();
+        let idp = IdentityProvider {
+            entity_id: IDP.into(),
+            certificates: vec![idp_key.certificate().unwrap().clone()],
+        };
+        let options = ValidationOptions::default();
+        let replay = InMemoryReplayCache::new();
+        // POST binding: the XML `edit`ed, then signed.
+        let post = |request: &LogoutRequest, edit: &dyn Fn(String) -> String| {
+            let xml = edit(request.to_xml().unwrap());
+            let signed = sign_enveloped(
+                &xml,
+                &request.id,
+                &idp_key,
+                SignatureAlgorithm::RsaSha256,
+                DigestAlgorithm::Sha256,
+            )
+            .unwrap();
+            STANDARD.encode(signed)
+        };
+        let keep = |xml: String| xml;
+        let validate = |form: String, now: OffsetDateTime| {
+            let idp = &idp;
+            let options = &options;
+            let replay = &replay;
+            async move {
+                validate_logout_request(
+                    ReceivedMessage::Post(&form),
+                    idp,
+                    SP_SLO,
+                    options,
+                    replay,
+                    now,
+                )
+                .await
+            }
+        };
+
+        // Issued in 2020, replayed in 2026: past IssueInstant + 5 minutes (+ 3 of skew).
+        let old = LogoutRequest::new(
+            IDP,
+            SP_SLO,
+            name_id(),
+            None,
+            datetime!(2020-01-01 00:00 UTC),
+        )
+        .unwrap();
+        let err = validate(post(&old, &keep), NOW).await.unwrap_err();
+        assert_eq!(
+            err,
+            SamlError::Expired {
+                what: "LogoutRequest IssueInstant + logout_request_lifetime",
+                not_on_or_after: "2020-01-01T00:05:00Z".into(),
+                now: "2026-12-04T08:00:00Z".into(),
+                skew_seconds: 180,
+            }
+        );
+        // Issued too far in the future.
+        let future = LogoutRequest::new(
+            IDP,
+            SP_SLO,
+            name_id(),
+            None,
+            datetime!(2026-12-04 08:04 UTC),
+        )
+        .unwrap();
+        assert_eq!(
+            validate(post(&future, &keep), NOW)
+                .await
+                .unwrap_err()
+                .check(),
+            "profile.not_yet_valid"
+        );
+        // A NotOnOrAfter in the past ends it before the lifetime would.
+        let request = LogoutRequest::new(IDP, SP_SLO, name_id(), None, NOW).unwrap();
+        let short = |xml: String| {
+            xml.replacen(
+                " Destination=",
+                r#" NotOnOrAfter="2026-12-04T07:50:00Z" Destination="#,
+                1,
+            )
+        };
+        assert_eq!(
+            validate(post(&request, &short), NOW)
+                .await
+                .unwrap_err()
+                .check(),
+            "profile.expired"
+        );
+        // A signed request must name its Destination.
+        let no_destination =
+            |xml: String| xml.replacen(&format!(r#" Destination="{SP_SLO}""#), "", 1);
+        assert_eq!(
+            validate(post(&request, &no_destination), NOW)
+                .await
+                .unwrap_err(),
+            SamlError::Missing("Destination of a signed LogoutRequest")
+        );
+        // A fresh request is accepted once, within its lifetime; then it is a replay.
+        let form = post(&request, &keep);
+        assert_eq!(validate(form.clone(), NOW).await.unwrap().id, request.id);
+        assert_eq!(
+            validate(form.clone(), NOW + time::Duration::minutes(1))
+                .await
+                .unwrap_err(),
+            SamlError::Replay(request.id.clone())
+        );
     }
 }

@@ -75,6 +75,9 @@ pub struct ValidationOptions {
     pub dangerous_allow_rsa1_5_key_transport: bool,
     /// Parser limits.
     pub xml_limits: XmlLimits,
+    /// How long after its IssueInstant an IdP LogoutRequest without NotOnOrAfter is
+    /// accepted (default 5 minutes); its ID is remembered by the replay cache that long.
+    pub logout_request_lifetime: Duration,
 }
 
 impl Default for ValidationOptions {
@@ -86,6 +89,7 @@ impl Default for ValidationOptions {
             allow_sha1_insecure: false,
             dangerous_allow_rsa1_5_key_transport: false,
             xml_limits: XmlLimits::default(),
+            logout_request_lifetime: Duration::minutes(5),
         }
     }
 }
