@@ -44,6 +44,7 @@ fn saml(c: &mut Criterion) {
                     ..C14nOptions::default()
                 },
             )
+            .unwrap()
         })
     });
     g.bench_function("verify_signature", |b| {

@@ -31,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
             with_comments,
             ..C14nOptions::default()
         };
-        let canonical = canonicalize(&doc, doc.root(), &options);
+        // A canonical form over the bound (namespace re-declaration blow-up) is refused.
+        let Ok(canonical) = canonicalize(&doc, doc.root(), &options) else {
+            continue;
+        };
         let again = match Document::parse(&canonical, &relaxed) {
             Ok(d) => d,
             Err(e) => panic!(
@@ -40,8 +43,8 @@ fuzz_target!(|data: &[u8]| {
             ),
         };
         assert_eq!(
-            canonicalize(&again, again.root(), &options),
-            canonical,
+            canonicalize(&again, again.root(), &options).ok(),
+            Some(canonical),
             "canonicalization is not idempotent"
         );
     }

@@ -16,6 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::dsig::{DigestAlgorithm, SignatureAlgorithm, SigningKey, sign_enveloped, verify_bytes};
 use crate::error::{Result, SamlError};
 use crate::metadata::{BINDING_POST, escape};
+use crate::xml::XML_WHITESPACE;
 use crate::{SAML_ASSERTION_NS, SAML_PROTOCOL_NS};
 
 /// Longest RelayState the bindings allow (SAML bindings 3.4.3 and 3.5.3: 80 bytes).
@@ -115,7 +116,7 @@ impl AuthnRequest {
             escape(&self.sp_entity_id),
         );
         match &self.name_id_format {
-            Some(f) if f.trim().is_empty() => {
+            Some(f) if f.trim_matches(XML_WHITESPACE).is_empty() => {
                 return Err(SamlError::InvalidValue {
                     what: "NameIDPolicy Format",
                     value: f.clone(),
@@ -285,32 +286,59 @@ pub fn decode_redirect_message(value: &str, max_bytes: usize) -> Result<Vec<u8>>
 }
 
 /// Verifies the query signature of a Redirect-binding message: `raw_query` is the query
-/// string as received (the signed octets are its encoded parameters, in binding order).
-/// Returns whether one of `certificates` verifies it.
+/// string as received, `parameter` the message parameter the caller decodes
+/// (`SAMLRequest` or `SAMLResponse`). The signed octets are built from the raw encoded
+/// parameters in binding order (`SAMLRequest` or `SAMLResponse`, `RelayState`, `SigAlg`;
+/// SAML bindings 3.4.4.1). Returns the raw (still URL-encoded) value of `parameter`: the
+/// exact value the signature covers, the only one the caller may decode.
 ///
 /// # Errors
+/// [`SamlError::RedirectParameters`] when the query carries both `SAMLRequest` and
+/// `SAMLResponse`, lacks `parameter`, or repeats a binding parameter;
 /// [`SamlError::SignatureMissing`], algorithm errors, [`SamlError::SignatureInvalid`].
-pub fn verify_redirect_signature(
-    raw_query: &str,
+pub fn verify_redirect_signature<'q>(
+    raw_query: &'q str,
+    parameter: &'static str,
     certificates: &[X509],
     allow_sha1_insecure: bool,
-) -> Result<()> {
+) -> Result<&'q str> {
     if certificates.is_empty() {
         return Err(SamlError::NoTrustedCertificate);
     }
-    let find = |name: &str| {
-        raw_query
-            .split('&')
-            .find_map(|p| p.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+    let other = match parameter {
+        "SAMLRequest" => "SAMLResponse",
+        "SAMLResponse" => "SAMLRequest",
+        _ => {
+            return Err(SamlError::RedirectParameters(format!(
+                "{parameter:?} is not a message parameter"
+            )));
+        }
     };
-    let message = find("SAMLRequest")
-        .map(|v| ("SAMLRequest", v))
-        .or_else(|| find("SAMLResponse").map(|v| ("SAMLResponse", v)))
-        .ok_or(SamlError::Missing("SAMLRequest or SAMLResponse"))?;
-    let sig_alg = find("SigAlg").ok_or(SamlError::SignatureMissing {
+    let mut values: [Option<&str>; 5] = [None; 5];
+    let names = [parameter, other, "RelayState", "SigAlg", "Signature"];
+    for pair in raw_query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if let Some(i) = names.iter().position(|n| *n == name) {
+            if values[i].is_some() {
+                return Err(SamlError::RedirectParameters(format!(
+                    "{name} appears more than once"
+                )));
+            }
+            values[i] = Some(value);
+        }
+    }
+    let [message, other_message, relay_state, sig_alg, signature] = values;
+    if other_message.is_some() {
+        return Err(SamlError::RedirectParameters(format!(
+            "both {parameter} and {other} are present"
+        )));
+    }
+    let message =
+        message.ok_or_else(|| SamlError::RedirectParameters(format!("{parameter} is missing")))?;
+    let sig_alg = sig_alg.ok_or(SamlError::SignatureMissing {
         element: "Redirect binding query",
     })?;
-    let signature = find("Signature").ok_or(SamlError::SignatureMissing {
+    let signature = signature.ok_or(SamlError::SignatureMissing {
         element: "Redirect binding query",
     })?;
     let sig_alg_uri = url_decode(sig_alg);
@@ -329,8 +357,8 @@ pub fn verify_redirect_signature(
             });
         }
     };
-    let mut signed = format!("{}={}", message.0, message.1);
-    if let Some(rs) = find("RelayState") {
+    let mut signed = format!("{parameter}={message}");
+    if let Some(rs) = relay_state {
         signed.push_str(&format!("&RelayState={rs}"));
     }
     signed.push_str(&format!("&SigAlg={sig_alg}"));
@@ -340,7 +368,7 @@ pub fn verify_redirect_signature(
             .public_key()
             .map_err(|e| SamlError::Certificate(e.to_string()))?;
         if verify_bytes(&key, algorithm, signed.as_bytes(), &signature) {
-            return Ok(());
+            return Ok(message);
         }
     }
     Err(SamlError::SignatureInvalid {
@@ -448,16 +476,21 @@ mod tests {
         let query = url.split_once('?').unwrap().1;
         let query = query.strip_prefix("tenant=1&").unwrap();
         let certs = [key.certificate().unwrap().clone()];
-        verify_redirect_signature(query, &certs, false).unwrap();
+        verify_redirect_signature(query, "SAMLRequest", &certs, false).unwrap();
         let tampered = query.replacen("RelayState=", "RelayState=x", 1);
         assert_eq!(
-            verify_redirect_signature(&tampered, &certs, false).unwrap_err(),
+            verify_redirect_signature(&tampered, "SAMLRequest", &certs, false).unwrap_err(),
             SamlError::SignatureInvalid { tried: 1 }
         );
         let other = generate_sp_credentials("other", 1).unwrap();
         assert_eq!(
-            verify_redirect_signature(query, &[other.certificate().unwrap().clone()], false)
-                .unwrap_err(),
+            verify_redirect_signature(
+                query,
+                "SAMLRequest",
+                &[other.certificate().unwrap().clone()],
+                false
+            )
+            .unwrap_err(),
             SamlError::SignatureInvalid { tried: 1 }
         );
     }

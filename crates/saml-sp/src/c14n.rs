@@ -7,6 +7,9 @@
 //! the apex to order, so only the element, namespace, attribute, text and comment rules of
 //! the specification apply.
 
+use std::collections::HashMap;
+
+use crate::error::{Result, SamlError};
 use crate::xml::{Document, Node, NodeId};
 
 /// How to canonicalize a subtree.
@@ -21,143 +24,256 @@ pub struct C14nOptions<'a> {
     pub exclude: Option<NodeId>,
 }
 
-/// The canonical octets of the subtree rooted at `apex`.
+/// Most distinct prefixes an InclusiveNamespaces PrefixList may name.
+pub const MAX_INCLUSIVE_PREFIXES: usize = 64;
+
+/// Slack added to the canonical-output bound (4 times the input size plus this).
+const OUTPUT_SLACK: usize = 64 * 1024;
+
+/// The largest canonical form [`canonicalize`] produces for `doc`: 4 times the parsed
+/// input size plus 64 KiB. Exclusive c14n re-declares a namespace on every element that
+/// uses it when no rendered ancestor declared it, so without a bound a small document with
+/// a long namespace URI canonicalizes to gigabytes.
 #[must_use]
-pub fn canonicalize(doc: &Document, apex: NodeId, options: &C14nOptions<'_>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1024);
-    let mut rendered = Vec::new();
-    let mut scratch = Vec::new();
-    write_element(doc, apex, options, &mut rendered, &mut scratch, &mut out);
-    out
+pub fn output_limit(doc: &Document) -> usize {
+    doc.source_len()
+        .saturating_mul(4)
+        .saturating_add(OUTPUT_SLACK)
 }
 
-/// Namespace declarations rendered on the output ancestors, innermost last:
-/// (prefix, `""` for the default namespace; URI), borrowed from the document.
-type Rendered<'d> = Vec<(&'d str, &'d str)>;
-
-fn rendered_uri<'d>(rendered: &Rendered<'d>, prefix: &str) -> Option<&'d str> {
-    rendered
-        .iter()
-        .rev()
-        .find(|(p, _)| *p == prefix)
-        .map(|(_, u)| *u)
+/// The distinct prefixes of an InclusiveNamespaces PrefixList value.
+///
+/// # Errors
+/// [`SamlError::TooManyInclusivePrefixes`] beyond [`MAX_INCLUSIVE_PREFIXES`].
+pub fn parse_prefix_list(list: &str) -> Result<Vec<String>> {
+    let mut prefixes: Vec<&str> = list.split_ascii_whitespace().collect();
+    prefixes.sort_unstable();
+    prefixes.dedup();
+    if prefixes.len() > MAX_INCLUSIVE_PREFIXES {
+        return Err(SamlError::TooManyInclusivePrefixes {
+            count: prefixes.len(),
+            max: MAX_INCLUSIVE_PREFIXES,
+        });
+    }
+    Ok(prefixes.into_iter().map(str::to_owned).collect())
 }
 
-fn write_element<'d>(
+/// The canonical octets of the subtree rooted at `apex`.
+///
+/// Work is linear in the output, and the output is bounded by [`output_limit`].
+///
+/// # Errors
+/// [`SamlError::CanonicalTooLarge`] when the output would exceed [`output_limit`];
+/// [`SamlError::TooManyInclusivePrefixes`] when the options name more than
+/// [`MAX_INCLUSIVE_PREFIXES`] distinct prefixes.
+pub fn canonicalize<'d>(
     doc: &'d Document,
-    id: NodeId,
-    options: &C14nOptions<'d>,
-    rendered: &mut Rendered<'d>,
-    scratch: &mut Vec<(&'d str, &'d str)>,
-    out: &mut Vec<u8>,
-) {
-    let element = doc.element(id);
-
-    // Namespaces visibly utilized by this element and its attributes, plus the inclusive
-    // prefixes in scope; sorted by prefix, the default namespace (empty prefix) first.
-    // Collected in `scratch` (shared by every element, emptied before the children).
-    scratch.clear();
-    let needed = scratch;
-    let mut need = |prefix: &'d str, uri: &'d str| {
-        if !needed.iter().any(|(p, _)| *p == prefix) {
-            needed.push((prefix, uri));
-        }
+    apex: NodeId,
+    options: &'d C14nOptions<'d>,
+) -> Result<Vec<u8>> {
+    let mut inclusive: Vec<&str> = options
+        .inclusive_prefixes
+        .iter()
+        .map(String::as_str)
+        .filter(|p| *p != "xml")
+        .collect();
+    inclusive.sort_unstable();
+    inclusive.dedup();
+    if inclusive.len() > MAX_INCLUSIVE_PREFIXES {
+        return Err(SamlError::TooManyInclusivePrefixes {
+            count: inclusive.len(),
+            max: MAX_INCLUSIVE_PREFIXES,
+        });
+    }
+    // The in-scope URI of each inclusive prefix, kept up to date while walking down, so a
+    // lookup is one index instead of a walk over the ancestors.
+    let scope = inclusive
+        .iter()
+        .map(|p| {
+            let prefix = (*p != "#default").then_some(*p);
+            doc.element(apex)
+                .parent
+                .and_then(|parent| doc.lookup_namespace(parent, prefix))
+        })
+        .collect();
+    let mut walk = Walk {
+        doc,
+        options,
+        inclusive,
+        scope,
+        rendered: HashMap::new(),
+        rendered_log: Vec::new(),
+        scratch: Vec::new(),
+        max: output_limit(doc),
+        out: Vec::with_capacity(1024),
     };
-    need(
-        element.prefix.as_deref().unwrap_or(""),
-        element.namespace.as_deref().unwrap_or(""),
-    );
-    for a in &element.attributes {
-        if let (Some(p), Some(ns)) = (&a.prefix, &a.namespace)
-            && p != "xml"
-        {
-            need(p, ns);
-        }
-    }
-    for p in options.inclusive_prefixes {
-        if p == "#default" {
-            need("", doc.lookup_namespace(id, None).unwrap_or(""));
-        } else if let Some(uri) = doc.lookup_namespace(id, Some(p))
-            && p != "xml"
-        {
-            need(p, uri);
-        }
-    }
-    needed.sort_unstable();
+    walk.element(apex)?;
+    Ok(walk.out)
+}
 
-    let mark = rendered.len();
-    out.push(b'<');
-    write_qname(element.prefix.as_deref(), &element.local, out);
-    for &(prefix, uri) in needed.iter() {
-        let current = rendered_uri(rendered, prefix);
-        let emit = if prefix.is_empty() {
-            current.unwrap_or("") != uri
-        } else {
-            current != Some(uri)
+struct Walk<'d> {
+    doc: &'d Document,
+    options: &'d C14nOptions<'d>,
+    /// Distinct inclusive prefixes (`#default` for the default namespace).
+    inclusive: Vec<&'d str>,
+    /// In-scope URI of each inclusive prefix at the current element.
+    scope: Vec<Option<&'d str>>,
+    /// Namespace declarations rendered on the output ancestors: prefix (`""` for the
+    /// default namespace) to the URIs rendered for it, innermost last.
+    rendered: HashMap<&'d str, Vec<&'d str>>,
+    /// Prefixes in the order they were rendered, to undo on leaving an element.
+    rendered_log: Vec<&'d str>,
+    scratch: Vec<(&'d str, &'d str)>,
+    max: usize,
+    out: Vec<u8>,
+}
+
+impl<'d> Walk<'d> {
+    fn check_size(&self) -> Result<()> {
+        if self.out.len() > self.max {
+            return Err(SamlError::CanonicalTooLarge { max: self.max });
+        }
+        Ok(())
+    }
+
+    fn element(&mut self, id: NodeId) -> Result<()> {
+        let doc = self.doc;
+        let element = doc.element(id);
+
+        // This element's declarations of inclusive prefixes update the scope (undone on
+        // leaving the element).
+        let mut saved_scope = Vec::new();
+        for (p, uri) in &element.namespace_declarations {
+            let name = p.as_deref().unwrap_or("#default");
+            if let Some(i) = self.inclusive.iter().position(|q| *q == name) {
+                saved_scope.push((i, self.scope[i]));
+                self.scope[i] = (!uri.is_empty()).then_some(uri.as_str());
+            }
+        }
+
+        // Namespaces visibly utilized by this element and its attributes, plus the
+        // inclusive prefixes in scope; sorted by prefix, the default namespace first.
+        let mut needed = std::mem::take(&mut self.scratch);
+        needed.clear();
+        let need = |needed: &mut Vec<(&'d str, &'d str)>, prefix: &'d str, uri: &'d str| {
+            if !needed.iter().any(|(p, _)| *p == prefix) {
+                needed.push((prefix, uri));
+            }
         };
-        if emit {
-            if prefix.is_empty() {
-                out.extend_from_slice(b" xmlns=\"");
-            } else {
-                out.extend_from_slice(b" xmlns:");
-                out.extend_from_slice(prefix.as_bytes());
-                out.extend_from_slice(b"=\"");
-            }
-            escape_attribute(uri, out);
-            out.push(b'"');
-            rendered.push((prefix, uri));
-        }
-    }
-
-    let write_attribute = |a: &crate::xml::Attribute, out: &mut Vec<u8>| {
-        out.push(b' ');
-        write_qname(a.prefix.as_deref(), &a.local, out);
-        out.extend_from_slice(b"=\"");
-        escape_attribute(&a.value, out);
-        out.push(b'"');
-    };
-    let key =
-        |a: &'d crate::xml::Attribute| (a.namespace.as_deref().unwrap_or(""), a.local.as_str());
-    if element
-        .attributes
-        .windows(2)
-        .all(|w| key(&w[0]) <= key(&w[1]))
-    {
-        // Already in canonical order (the usual case): no sorting buffer.
+        need(
+            &mut needed,
+            element.prefix.as_deref().unwrap_or(""),
+            element.namespace.as_deref().unwrap_or(""),
+        );
         for a in &element.attributes {
-            write_attribute(a, out);
-        }
-    } else {
-        let mut attributes: Vec<_> = element.attributes.iter().collect();
-        attributes.sort_by(|a, b| key(a).cmp(&key(b)));
-        for a in attributes {
-            write_attribute(a, out);
-        }
-    }
-    out.push(b'>');
-
-    for &child in &element.children {
-        match doc.node(child) {
-            Node::Element(_) => {
-                if Some(child) != options.exclude {
-                    write_element(doc, child, options, rendered, needed, out);
-                }
-            }
-            Node::Text(t) => escape_text(t, out),
-            Node::Comment(c) => {
-                if options.with_comments {
-                    out.extend_from_slice(b"<!--");
-                    out.extend_from_slice(c.as_bytes());
-                    out.extend_from_slice(b"-->");
-                }
+            if let (Some(p), Some(ns)) = (&a.prefix, &a.namespace)
+                && p != "xml"
+            {
+                need(&mut needed, p, ns);
             }
         }
-    }
+        let visibly_used = needed.len();
+        for (i, p) in self.inclusive.iter().enumerate() {
+            let entry = if *p == "#default" {
+                Some(("", self.scope[i].unwrap_or("")))
+            } else {
+                self.scope[i].map(|uri| (*p, uri))
+            };
+            if let Some((prefix, uri)) = entry
+                && !needed[..visibly_used].iter().any(|(q, _)| *q == prefix)
+            {
+                needed.push((prefix, uri));
+            }
+        }
+        needed.sort_unstable();
 
-    out.extend_from_slice(b"</");
-    write_qname(element.prefix.as_deref(), &element.local, out);
-    out.push(b'>');
-    rendered.truncate(mark);
+        let mark = self.rendered_log.len();
+        let out = &mut self.out;
+        out.push(b'<');
+        write_qname(element.prefix.as_deref(), &element.local, out);
+        for &(prefix, uri) in &needed {
+            let current = self.rendered.get(prefix).and_then(|v| v.last().copied());
+            let emit = if prefix.is_empty() {
+                current.unwrap_or("") != uri
+            } else {
+                current != Some(uri)
+            };
+            if emit {
+                if prefix.is_empty() {
+                    out.extend_from_slice(b" xmlns=\"");
+                } else {
+                    out.extend_from_slice(b" xmlns:");
+                    out.extend_from_slice(prefix.as_bytes());
+                    out.extend_from_slice(b"=\"");
+                }
+                escape_attribute(uri, out);
+                out.push(b'"');
+                self.rendered.entry(prefix).or_default().push(uri);
+                self.rendered_log.push(prefix);
+            }
+        }
+        self.scratch = needed;
+
+        let write_attribute = |a: &crate::xml::Attribute, out: &mut Vec<u8>| {
+            out.push(b' ');
+            write_qname(a.prefix.as_deref(), &a.local, out);
+            out.extend_from_slice(b"=\"");
+            escape_attribute(&a.value, out);
+            out.push(b'"');
+        };
+        let key =
+            |a: &'d crate::xml::Attribute| (a.namespace.as_deref().unwrap_or(""), a.local.as_str());
+        if element
+            .attributes
+            .windows(2)
+            .all(|w| key(&w[0]) <= key(&w[1]))
+        {
+            // Already in canonical order (the usual case): no sorting buffer.
+            for a in &element.attributes {
+                write_attribute(a, out);
+            }
+        } else {
+            let mut attributes: Vec<_> = element.attributes.iter().collect();
+            attributes.sort_by(|a, b| key(a).cmp(&key(b)));
+            for a in attributes {
+                write_attribute(a, out);
+            }
+        }
+        out.push(b'>');
+        self.check_size()?;
+
+        for &child in &element.children {
+            match doc.node(child) {
+                Node::Element(_) => {
+                    if Some(child) != self.options.exclude {
+                        self.element(child)?;
+                    }
+                }
+                Node::Text(t) => escape_text(t, &mut self.out),
+                Node::Comment(c) => {
+                    if self.options.with_comments {
+                        self.out.extend_from_slice(b"<!--");
+                        self.out.extend_from_slice(c.as_bytes());
+                        self.out.extend_from_slice(b"-->");
+                    }
+                }
+            }
+            self.check_size()?;
+        }
+
+        self.out.extend_from_slice(b"</");
+        write_qname(element.prefix.as_deref(), &element.local, &mut self.out);
+        self.out.push(b'>');
+        for prefix in self.rendered_log.drain(mark..) {
+            if let Some(uris) = self.rendered.get_mut(prefix) {
+                uris.pop();
+            }
+        }
+        for (i, old) in saved_scope.into_iter().rev() {
+            self.scope[i] = old;
+        }
+        self.check_size()
+    }
 }
 
 fn write_qname(prefix: Option<&str>, local: &str, out: &mut Vec<u8>) {
@@ -218,7 +334,7 @@ mod tests {
             .into_iter()
             .find(|e| doc.element(*e).local == pick)
             .unwrap();
-        String::from_utf8(canonicalize(&doc, apex, options)).unwrap()
+        String::from_utf8(canonicalize(&doc, apex, options).unwrap()).unwrap()
     }
 
     #[test]
@@ -283,7 +399,8 @@ mod tests {
                 exclude: Some(sig),
                 ..C14nOptions::default()
             },
-        );
+        )
+        .unwrap();
         assert_eq!(out, br#"<r ID="x"><a></a><b></b></r>"#);
     }
 }

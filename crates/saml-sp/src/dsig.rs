@@ -20,7 +20,7 @@ use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
 use openssl::x509::X509;
 
-use crate::c14n::{C14nOptions, canonicalize};
+use crate::c14n::{C14nOptions, canonicalize, parse_prefix_list};
 use crate::error::{Result, SamlError};
 use crate::xml::{Document, NodeId};
 
@@ -382,7 +382,7 @@ pub fn verify_enveloped(
             inclusive_prefixes: &prefixes,
             exclude: Some(signature),
         },
-    );
+    )?;
     let actual_digest = hash(digest_algorithm.message_digest(), &referenced)
         .map_err(|e| SamlError::Crypto(e.to_string()))?;
     if actual_digest.len() != expected_digest.len()
@@ -404,7 +404,7 @@ pub fn verify_enveloped(
             inclusive_prefixes: &si_prefixes,
             exclude: None,
         },
-    );
+    )?;
     let candidates = select_certificates(doc, signature, certificates)?;
     for &index in &candidates {
         let key = certificates[index]
@@ -532,7 +532,7 @@ pub fn sign_enveloped(
         .get(id)
         .ok_or(SamlError::Missing("element with the ID to sign"))?;
 
-    let canonical = canonicalize(&doc, target, &C14nOptions::default());
+    let canonical = canonicalize(&doc, target, &C14nOptions::default())?;
     let digest_value =
         hash(digest.message_digest(), &canonical).map_err(|e| SamlError::Crypto(e.to_string()))?;
     let signed_info = format!(
@@ -701,11 +701,13 @@ fn c14n_algorithm(
             });
         }
     };
-    let prefixes = doc
+    let prefixes = match doc
         .first_child_named(method, EXC_C14N, "InclusiveNamespaces")
         .and_then(|n| doc.element(n).attr("PrefixList"))
-        .map(|list| list.split_ascii_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default();
+    {
+        Some(list) => parse_prefix_list(list)?,
+        None => Vec::new(),
+    };
     Ok((with_comments, prefixes))
 }
 

@@ -13,12 +13,17 @@ use openssl::symm::{Cipher, Crypter, Mode};
 
 use crate::dsig::{DSIG_NS, SigningKey, decode_base64};
 use crate::error::{Result, SamlError};
+use crate::xml::XML_WHITESPACE;
 use crate::xml::{Document, NodeId, XmlLimits};
 
 /// The XML Encryption 1.0 namespace.
 pub const XENC_NS: &str = "http://www.w3.org/2001/04/xmlenc#";
 /// The XML Encryption 1.1 namespace.
 pub const XENC11_NS: &str = "http://www.w3.org/2009/xmlenc11#";
+
+/// Most EncryptedKey elements tried for one EncryptedAssertion (one per SP key rollover
+/// step is plenty).
+pub const MAX_ENCRYPTED_KEYS: usize = 4;
 
 const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
 const RSA_OAEP: &str = "http://www.w3.org/2009/xmlenc11#rsa-oaep";
@@ -67,6 +72,13 @@ pub(crate) fn decrypt_assertion(
         .collect();
     if encrypted_keys.is_empty() {
         return Err(SamlError::Missing("EncryptedKey"));
+    }
+    // Each EncryptedKey costs an RSA private-key operation per SP key: bounded before any.
+    if encrypted_keys.len() > MAX_ENCRYPTED_KEYS {
+        return Err(SamlError::TooManyEncryptedKeys {
+            count: encrypted_keys.len(),
+            max: MAX_ENCRYPTED_KEYS,
+        });
     }
     let ciphertext = cipher_value(doc, data)?;
 
@@ -119,7 +131,10 @@ pub(crate) fn decrypt_assertion(
     wrapped.push('>');
     let text = std::str::from_utf8(&plaintext).map_err(|_| SamlError::Decryption)?;
     // An XML declaration may lead the plaintext; it cannot appear inside the wrapper.
-    let text = match text.trim_start().strip_prefix("<?xml") {
+    let text = match text
+        .trim_start_matches(XML_WHITESPACE)
+        .strip_prefix("<?xml")
+    {
         Some(rest) => rest.split_once("?>").map_or("", |(_, body)| body),
         None => text,
     };

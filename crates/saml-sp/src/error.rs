@@ -82,6 +82,22 @@ pub enum SamlError {
         max: usize,
     },
 
+    /// The Redirect-binding query does not carry exactly one message parameter of the
+    /// expected kind (or repeats a binding parameter).
+    #[error("Redirect binding query refused: {0}")]
+    RedirectParameters(String),
+
+    /// An EncryptedAssertion carries more EncryptedKey elements than are tried.
+    #[error(
+        "EncryptedAssertion carries {count} EncryptedKey elements, more than the limit of {max}"
+    )]
+    TooManyEncryptedKeys {
+        /// How many were found.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+
     // --- XML signature -----------------------------------------------------------------
     /// No IdP certificate is configured, so no message can be trusted.
     #[error("no trusted IdP certificate is configured; unsigned logins are never accepted")]
@@ -122,6 +138,21 @@ pub enum SamlError {
         expected: String,
         /// The URI in the Reference.
         found: String,
+    },
+    /// The canonical form of a signed element would exceed the bound derived from the
+    /// input size (namespace re-declarations can multiply it).
+    #[error("canonical XML would exceed the limit of {max} bytes")]
+    CanonicalTooLarge {
+        /// The limit (4 times the input size plus 64 KiB).
+        max: usize,
+    },
+    /// An InclusiveNamespaces PrefixList names more distinct prefixes than allowed.
+    #[error("InclusiveNamespaces PrefixList names {count} prefixes, more than the limit of {max}")]
+    TooManyInclusivePrefixes {
+        /// Distinct prefixes found.
+        count: usize,
+        /// The limit.
+        max: usize,
     },
     /// A required element of the signature is missing or malformed.
     #[error("malformed ds:Signature: {0}")]
@@ -289,8 +320,8 @@ pub enum SamlError {
     /// A response without InResponseTo while IdP-initiated login is off.
     #[error("IdP-initiated (unsolicited) Response refused: the connection does not allow it")]
     UnsolicitedNotAllowed,
-    /// The assertion ID was seen before.
-    #[error("Assertion ID {0:?} was already used (replay)")]
+    /// The assertion (or IdP LogoutRequest) ID was seen before.
+    #[error("message ID {0:?} was already used (replay)")]
     Replay(String),
     /// The AuthnStatement's session has ended.
     #[error("AuthnStatement is missing")]
@@ -340,6 +371,7 @@ impl SamlError {
             Self::Inflate(_) => "encoding.deflate",
             Self::InflatedTooLarge { .. } => "encoding.deflate_size",
             Self::RelayStateTooLong { .. } => "binding.relay_state",
+            Self::RedirectParameters(_) => "binding.parameters",
             Self::NoTrustedCertificate => "signature.no_certificate",
             Self::DuplicateId(_) => "signature.duplicate_id",
             Self::SignatureMissing { .. } => "signature.missing",
@@ -347,6 +379,8 @@ impl SamlError {
             Self::SignedInfoCount { .. } => "signature.signed_info",
             Self::ReferenceCount { .. } => "signature.reference_count",
             Self::ReferenceMismatch { .. } => "signature.reference",
+            Self::CanonicalTooLarge { .. } => "c14n.too_large",
+            Self::TooManyInclusivePrefixes { .. } => "signature.prefix_list",
             Self::SignatureStructure(_) => "signature.structure",
             Self::AlgorithmNotAllowed { .. } => "signature.algorithm",
             Self::Sha1NotAllowed { .. } => "signature.sha1",
@@ -362,6 +396,7 @@ impl SamlError {
             Self::Destination { .. } => "profile.destination",
             Self::AssertionCount { .. } => "profile.assertion_count",
             Self::Decryption => "encryption.decrypt",
+            Self::TooManyEncryptedKeys { .. } => "encryption.key_count",
             Self::NoBearerConfirmation => "profile.bearer",
             Self::Recipient { .. } => "profile.recipient",
             Self::Expired { .. } => "profile.expired",

@@ -19,7 +19,8 @@ use crate::dsig::{
 use crate::error::{Result, SamlError};
 use crate::metadata::escape;
 use crate::response::{IdentityProvider, NameId, ValidationOptions};
-use crate::store::RequestStore;
+use crate::store::{ReplayCache, RequestStore};
+use crate::xml::XML_WHITESPACE;
 use crate::xml::{Document, NodeId};
 use crate::{SAML_ASSERTION_NS as SAML, SAML_PROTOCOL_NS as SAMLP};
 
@@ -258,39 +259,81 @@ pub struct VerifiedLogoutResponse {
 ///
 /// # Errors
 /// Decoding, signature and profile errors, each naming the failed check.
-pub fn validate_logout_request(
+pub async fn validate_logout_request(
     message: ReceivedMessage<'_>,
     idp: &IdentityProvider,
     sp_slo_url: &str,
     options: &ValidationOptions,
+    replay: &dyn ReplayCache,
     now: OffsetDateTime,
 ) -> Result<VerifiedLogoutRequest> {
     let (doc, root) = checked_message(message, "LogoutRequest", idp, sp_slo_url, options)?;
     let e = doc.element(root);
-    if let Some(end) = e.attr("NotOnOrAfter") {
-        let end = OffsetDateTime::parse(end, &Rfc3339).map_err(|_| SamlError::InvalidValue {
-            what: "LogoutRequest NotOnOrAfter",
-            value: end.to_owned(),
-        })?;
-        if now >= end + options.clock_skew {
-            return Err(SamlError::Expired {
-                what: "LogoutRequest NotOnOrAfter",
-                not_on_or_after: end.format(&Rfc3339).unwrap_or_default(),
-                now: now.format(&Rfc3339).unwrap_or_default(),
-                skew_seconds: options.clock_skew.whole_seconds(),
-            });
-        }
+    let skew = options.clock_skew;
+    // A signed message names its recipient (SAML bindings 3.4.5.2 and 3.5.5.2), so it
+    // cannot be replayed to another SP; `checked_message` compared it when present.
+    if e.attr("Destination").is_none() {
+        return Err(SamlError::Missing("Destination of a signed LogoutRequest"));
+    }
+    let id = e
+        .attr("ID")
+        .filter(|id| !id.is_empty())
+        .ok_or(SamlError::Missing("LogoutRequest ID"))?;
+    let instant = |name: &'static str, value: &str| {
+        OffsetDateTime::parse(value.trim_matches(XML_WHITESPACE), &Rfc3339).map_err(|_| {
+            SamlError::InvalidValue {
+                what: name,
+                value: value.to_owned(),
+            }
+        })
+    };
+    let issued = instant(
+        "LogoutRequest IssueInstant",
+        e.attr("IssueInstant")
+            .ok_or(SamlError::Missing("LogoutRequest IssueInstant"))?,
+    )?;
+    if now.saturating_add(skew) < issued {
+        return Err(SamlError::NotYetValid {
+            what: "LogoutRequest IssueInstant",
+            not_before: issued.format(&Rfc3339).unwrap_or_default(),
+            now: now.format(&Rfc3339).unwrap_or_default(),
+            skew_seconds: skew.whole_seconds(),
+        });
+    }
+    // Valid until NotOnOrAfter, or for the configured lifetime after IssueInstant.
+    let (what, end) = match e.attr("NotOnOrAfter") {
+        Some(end) => (
+            "LogoutRequest NotOnOrAfter",
+            instant("LogoutRequest NotOnOrAfter", end)?,
+        ),
+        None => (
+            "LogoutRequest IssueInstant + logout_request_lifetime",
+            issued.saturating_add(options.logout_request_lifetime),
+        ),
+    };
+    let end_with_skew = end.saturating_add(skew);
+    if now >= end_with_skew {
+        return Err(SamlError::Expired {
+            what,
+            not_on_or_after: end.format(&Rfc3339).unwrap_or_default(),
+            now: now.format(&Rfc3339).unwrap_or_default(),
+            skew_seconds: skew.whole_seconds(),
+        });
     }
     let name_id = doc
         .first_child_named(root, SAML, "NameID")
         .ok_or(SamlError::Missing("LogoutRequest NameID"))?;
     let n = doc.element(name_id);
-    let value = doc.text(name_id).trim().to_owned();
+    let value = doc.text(name_id).trim_matches(XML_WHITESPACE).to_owned();
     if value.is_empty() {
         return Err(SamlError::Missing("LogoutRequest NameID value"));
     }
+    // Each request is acted on once: its ID is remembered until it expires.
+    if !replay.insert_once(id, end_with_skew, now).await? {
+        return Err(SamlError::Replay(id.to_owned()));
+    }
     Ok(VerifiedLogoutRequest {
-        id: e.attr("ID").unwrap_or_default().to_owned(),
+        id: id.to_owned(),
         issuer: idp.entity_id.clone(),
         name_id: NameId {
             value,
@@ -300,7 +343,7 @@ pub fn validate_logout_request(
         },
         session_indexes: doc
             .children_named(root, SAMLP, "SessionIndex")
-            .map(|s| doc.text(s).trim().to_owned())
+            .map(|s| doc.text(s).trim_matches(XML_WHITESPACE).to_owned())
             .collect(),
     })
 }
@@ -371,12 +414,14 @@ fn checked_message(
     let limit = options.xml_limits.max_bytes;
     let (xml, query_signed) = match message {
         ReceivedMessage::Redirect(query) => {
-            let value = query
-                .split('&')
-                .find_map(|p| p.strip_prefix(parameter).and_then(|v| v.strip_prefix('=')))
-                .ok_or(SamlError::Missing("Redirect binding message parameter"))?;
+            // The signature must cover exactly the parameter decoded here.
+            let value = verify_redirect_signature(
+                query,
+                parameter,
+                &idp.certificates,
+                options.allow_sha1_insecure,
+            )?;
             let xml = decode_redirect_message(&url_decode(value), limit)?;
-            verify_redirect_signature(query, &idp.certificates, options.allow_sha1_insecure)?;
             (xml, true)
         }
         ReceivedMessage::Post(value) => {
@@ -437,7 +482,7 @@ fn checked_message(
     }
     let issuer = doc
         .first_child_named(root, SAML, "Issuer")
-        .map(|i| doc.text(i).trim().to_owned())
+        .map(|i| doc.text(i).trim_matches(XML_WHITESPACE).to_owned())
         .ok_or(SamlError::Missing("Issuer of the logout message"))?;
     if issuer != idp.entity_id {
         return Err(SamlError::Issuer {
@@ -472,7 +517,7 @@ mod tests {
 
     use super::*;
     use crate::metadata::generate_sp_credentials;
-    use crate::store::InMemoryRequestStore;
+    use crate::store::{InMemoryReplayCache, InMemoryRequestStore};
 
     const IDP: &str = "https://idp.example.com/saml";
     const SP: &str = "https://app.example.com/saml/metadata";
@@ -500,8 +545,8 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn idp_logout_requests_are_validated_on_both_bindings() {
+    #[tokio::test]
+    async fn idp_logout_requests_are_validated_on_both_bindings() {
         let idp_key = generate_sp_credentials("idp", 1).unwrap();
         let idp = IdentityProvider {
             entity_id: IDP.into(),
@@ -518,8 +563,10 @@ mod tests {
             &idp,
             SP_SLO,
             &options,
+            &InMemoryReplayCache::new(),
             NOW,
         )
+        .await
         .unwrap();
         assert_eq!(verified.id, request.id);
         assert_eq!(verified.name_id, name_id());
@@ -533,8 +580,10 @@ mod tests {
             &idp,
             SP_SLO,
             &options,
+            &InMemoryReplayCache::new(),
             NOW,
         )
+        .await
         .unwrap();
         assert_eq!(verified.session_indexes, ["_s1"]);
 
@@ -547,8 +596,10 @@ mod tests {
                 &idp,
                 SP_SLO,
                 &options,
+                &InMemoryReplayCache::new(),
                 NOW
             )
+            .await
             .unwrap_err(),
             SamlError::SignatureMissing {
                 element: "Redirect binding query"
@@ -561,8 +612,10 @@ mod tests {
                 &idp,
                 SP_SLO,
                 &options,
+                &InMemoryReplayCache::new(),
                 NOW
             )
+            .await
             .unwrap_err(),
             SamlError::SignatureMissing {
                 element: "LogoutRequest"
@@ -575,8 +628,10 @@ mod tests {
                 &idp,
                 SP_SLO,
                 &options,
+                &InMemoryReplayCache::new(),
                 NOW
             )
+            .await
             .unwrap_err(),
             SamlError::SignatureInvalid { tried: 1 }
         );
@@ -592,8 +647,10 @@ mod tests {
                 &idp,
                 SP_SLO,
                 &options,
+                &InMemoryReplayCache::new(),
                 NOW
             )
+            .await
             .unwrap_err(),
             SamlError::Issuer { .. }
         ));
@@ -603,8 +660,10 @@ mod tests {
                 &idp,
                 "https://app.example.com/other-slo",
                 &options,
+                &InMemoryReplayCache::new(),
                 NOW
             )
+            .await
             .unwrap_err(),
             SamlError::Destination { .. }
         ));
@@ -630,8 +689,13 @@ mod tests {
             .redirect_url(None, Some((&sp_key, SignatureAlgorithm::RsaSha256)))
             .unwrap();
         assert!(url.starts_with("https://idp.example.com/slo?SAMLRequest="));
-        verify_redirect_signature(query(&url), &[sp_key.certificate().unwrap().clone()], false)
-            .unwrap();
+        verify_redirect_signature(
+            query(&url),
+            "SAMLRequest",
+            &[sp_key.certificate().unwrap().clone()],
+            false,
+        )
+        .unwrap();
 
         // The IdP's answer.
         let answer = LogoutResponse::success(IDP, SP_SLO, &request.id, NOW).unwrap();
@@ -688,6 +752,190 @@ mod tests {
                 codes: vec!["urn:oasis:names:tc:SAML:2.0:status:Responder".into()],
                 message: None
             }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_signed_request_glued_to_an_unsigned_response_is_refused() {
+        let idp_key = generate_sp_credentials("idp", 1).unwrap();
+        let idp = IdentityProvider {
+            entity_id: IDP.into(),
+            certificates: vec![idp_key.certificate().unwrap().clone()],
+        };
+        let options = ValidationOptions::default();
+        let requests = Arc::new(InMemoryRequestStore::new());
+        requests
+            .insert("_victim", NOW + time::Duration::minutes(5))
+            .await
+            .unwrap();
+        // Any message the IdP signed on the Redirect binding.
+        let signed = LogoutRequest::new(IDP, SP_SLO, name_id(), None, NOW)
+            .unwrap()
+            .redirect_url(None, Some((&idp_key, SignatureAlgorithm::RsaSha256)))
+            .unwrap();
+        // A forged, unsigned LogoutResponse to the SP's pending request.
+        let forged = LogoutResponse::success(IDP, SP_SLO, "_victim", NOW)
+            .unwrap()
+            .redirect_url(None, None)
+            .unwrap();
+        for glued in [
+            format!("{}&{}", query(&signed), query(&forged)),
+            format!("{}&{}", query(&forged), query(&signed)),
+        ] {
+            let err = validate_logout_response(
+                ReceivedMessage::Redirect(&glued),
+                &idp,
+                SP_SLO,
+                &options,
+                requests.as_ref(),
+                NOW,
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(
+                err,
+                SamlError::RedirectParameters(
+                    "both SAMLResponse and SAMLRequest are present".into()
+                )
+            );
+            assert_eq!(err.check(), "binding.parameters");
+        }
+        // Alone, the forged response is unsigned.
+        assert_eq!(
+            validate_logout_response(
+                ReceivedMessage::Redirect(query(&forged)),
+                &idp,
+                SP_SLO,
+                &options,
+                requests.as_ref(),
+                NOW,
+            )
+            .await
+            .unwrap_err(),
+            SamlError::SignatureMissing {
+                element: "Redirect binding query"
+            }
+        );
+        // A repeated message parameter is refused as well.
+        let twice = format!("{}&{}", query(&forged), query(&forged));
+        assert_eq!(
+            verify_redirect_signature(&twice, "SAMLResponse", &idp.certificates, false)
+                .unwrap_err(),
+            SamlError::RedirectParameters("SAMLResponse appears more than once".into())
+        );
+        // The pending request is still there: nothing was consumed.
+        assert!(requests.take("_victim", NOW).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn idp_logout_requests_are_fresh_addressed_and_used_once() {
+        use crate::dsig::{DigestAlgorithm, sign_enveloped};
+        let idp_key = generate_sp_credentials("idp", 1).unwrap();
+        let idp = IdentityProvider {
+            entity_id: IDP.into(),
+            certificates: vec![idp_key.certificate().unwrap().clone()],
+        };
+        let options = ValidationOptions::default();
+        let replay = InMemoryReplayCache::new();
+        // POST binding: the XML `edit`ed, then signed.
+        let post = |request: &LogoutRequest, edit: &dyn Fn(String) -> String| {
+            let xml = edit(request.to_xml().unwrap());
+            let signed = sign_enveloped(
+                &xml,
+                &request.id,
+                &idp_key,
+                SignatureAlgorithm::RsaSha256,
+                DigestAlgorithm::Sha256,
+            )
+            .unwrap();
+            STANDARD.encode(signed)
+        };
+        let keep = |xml: String| xml;
+        let validate = |form: String, now: OffsetDateTime| {
+            let idp = &idp;
+            let options = &options;
+            let replay = &replay;
+            async move {
+                validate_logout_request(
+                    ReceivedMessage::Post(&form),
+                    idp,
+                    SP_SLO,
+                    options,
+                    replay,
+                    now,
+                )
+                .await
+            }
+        };
+
+        // Issued in 2020, replayed in 2026: past IssueInstant + 5 minutes (+ 3 of skew).
+        let old = LogoutRequest::new(
+            IDP,
+            SP_SLO,
+            name_id(),
+            None,
+            datetime!(2020-01-01 00:00 UTC),
+        )
+        .unwrap();
+        let err = validate(post(&old, &keep), NOW).await.unwrap_err();
+        assert_eq!(
+            err,
+            SamlError::Expired {
+                what: "LogoutRequest IssueInstant + logout_request_lifetime",
+                not_on_or_after: "2020-01-01T00:05:00Z".into(),
+                now: "2026-12-04T08:00:00Z".into(),
+                skew_seconds: 180,
+            }
+        );
+        // Issued too far in the future.
+        let future = LogoutRequest::new(
+            IDP,
+            SP_SLO,
+            name_id(),
+            None,
+            datetime!(2026-12-04 08:04 UTC),
+        )
+        .unwrap();
+        assert_eq!(
+            validate(post(&future, &keep), NOW)
+                .await
+                .unwrap_err()
+                .check(),
+            "profile.not_yet_valid"
+        );
+        // A NotOnOrAfter in the past ends it before the lifetime would.
+        let request = LogoutRequest::new(IDP, SP_SLO, name_id(), None, NOW).unwrap();
+        let short = |xml: String| {
+            xml.replacen(
+                " Destination=",
+                r#" NotOnOrAfter="2026-12-04T07:50:00Z" Destination="#,
+                1,
+            )
+        };
+        assert_eq!(
+            validate(post(&request, &short), NOW)
+                .await
+                .unwrap_err()
+                .check(),
+            "profile.expired"
+        );
+        // A signed request must name its Destination.
+        let no_destination =
+            |xml: String| xml.replacen(&format!(r#" Destination="{SP_SLO}""#), "", 1);
+        assert_eq!(
+            validate(post(&request, &no_destination), NOW)
+                .await
+                .unwrap_err(),
+            SamlError::Missing("Destination of a signed LogoutRequest")
+        );
+        // A fresh request is accepted once, within its lifetime; then it is a replay.
+        let form = post(&request, &keep);
+        assert_eq!(validate(form.clone(), NOW).await.unwrap().id, request.id);
+        assert_eq!(
+            validate(form.clone(), NOW + time::Duration::minutes(1))
+                .await
+                .unwrap_err(),
+            SamlError::Replay(request.id.clone())
         );
     }
 }

@@ -16,6 +16,7 @@ use crate::dsig::{
 };
 use crate::error::{Result, SamlError};
 use crate::response::IdentityProvider;
+use crate::xml::XML_WHITESPACE;
 use crate::xml::{Document, NodeId, XmlLimits};
 
 /// The HTTP-Redirect binding.
@@ -133,7 +134,7 @@ impl IdpMetadata {
             single_logout_services: endpoints(&doc, idp, "SingleLogoutService")?,
             name_id_formats: doc
                 .children_named(idp, MD, "NameIDFormat")
-                .map(|n| doc.text(n).trim().to_owned())
+                .map(|n| doc.text(n).trim_matches(XML_WHITESPACE).to_owned())
                 .collect(),
             want_authn_requests_signed: matches!(
                 doc.element(idp).attr("WantAuthnRequestsSigned"),

@@ -17,6 +17,7 @@ use crate::dsig::{IdMap, SigningKey, VerifiedSignature, VerifyOptions, verify_en
 use crate::encryption::decrypt_assertion;
 use crate::error::{Result, SamlError};
 use crate::store::{Clock, ReplayCache, RequestStore, SystemClock};
+use crate::xml::XML_WHITESPACE;
 use crate::xml::{Document, NodeId, XmlLimits};
 use crate::{SAML_ASSERTION_NS as SAML, SAML_PROTOCOL_NS as SAMLP};
 
@@ -74,6 +75,9 @@ pub struct ValidationOptions {
     pub dangerous_allow_rsa1_5_key_transport: bool,
     /// Parser limits.
     pub xml_limits: XmlLimits,
+    /// How long after its IssueInstant an IdP LogoutRequest without NotOnOrAfter is
+    /// accepted (default 5 minutes); its ID is remembered by the replay cache that long.
+    pub logout_request_lifetime: Duration,
 }
 
 impl Default for ValidationOptions {
@@ -85,6 +89,7 @@ impl Default for ValidationOptions {
             allow_sha1_insecure: false,
             dangerous_allow_rsa1_5_key_transport: false,
             xml_limits: XmlLimits::default(),
+            logout_request_lifetime: Duration::minutes(5),
         }
     }
 }
@@ -297,7 +302,9 @@ impl ResponseValidator {
             }
         }
 
-        let remember_until = assertion.not_on_or_after + self.options.clock_skew;
+        let remember_until = assertion
+            .not_on_or_after
+            .saturating_add(self.options.clock_skew);
         if !self
             .replay
             .insert_once(&assertion.assertion_id, remember_until, now)
@@ -375,11 +382,25 @@ pub fn check_response(
             count: assertions.len() + encrypted.len(),
         });
     }
+    // A required Response signature is enforced before anything is decrypted.
+    if matches!(
+        options.signatures,
+        SignaturePolicy::Response | SignaturePolicy::Both
+    ) && response_signature.is_none()
+    {
+        return Err(SamlError::SignatureMissing {
+            element: "Response",
+        });
+    }
     // A decrypted assertion is its own document; the Response signature (checked above)
     // covers its encrypted form.
     let decrypted;
-    let (doc, ids, assertion) = match (assertions.first(), encrypted.first()) {
-        (Some(&a), _) => (&doc, ids, a),
+    let (doc, assertion, assertion_signature) = match (assertions.first(), encrypted.first()) {
+        (Some(&a), _) => {
+            let signature =
+                verify_enveloped(&doc, &ids, a, "Assertion", &idp.certificates, verify)?;
+            (&doc, a, signature)
+        }
         (None, Some(&e)) => {
             let (d, a) = decrypt_assertion(
                 &doc,
@@ -389,13 +410,31 @@ pub fn check_response(
                 &options.xml_limits,
             )?;
             decrypted = d;
-            let decrypted_ids = IdMap::build(&decrypted)?;
-            (&decrypted, decrypted_ids, a)
+            let checked = IdMap::build(&decrypted).and_then(|decrypted_ids| {
+                verify_enveloped(
+                    &decrypted,
+                    &decrypted_ids,
+                    a,
+                    "Assertion",
+                    &idp.certificates,
+                    verify,
+                )
+            });
+            let signature = match checked {
+                Ok(ok) => ok,
+                // Unsigned Response: nothing has authenticated the ciphertext, so every
+                // failure up to a verified assertion signature is the one decryption
+                // error (no padding or format oracle on AES-CBC).
+                Err(_) if response_signature.is_none() => return Err(SamlError::Decryption),
+                Err(e) => return Err(e),
+            };
+            if response_signature.is_none() && signature.is_none() {
+                return Err(SamlError::Decryption);
+            }
+            (&decrypted, a, signature)
         }
         (None, None) => return Err(SamlError::AssertionCount { count: 0 }),
     };
-    let assertion_signature =
-        verify_enveloped(doc, &ids, assertion, "Assertion", &idp.certificates, verify)?;
 
     match (
         options.signatures,
@@ -464,7 +503,7 @@ pub fn check_response(
     let authn_context_class = doc
         .first_child_named(authn, SAML, "AuthnContext")
         .and_then(|c| doc.first_child_named(c, SAML, "AuthnContextClassRef"))
-        .map(|c| doc.text(c).trim().to_owned());
+        .map(|c| doc.text(c).trim_matches(XML_WHITESPACE).to_owned());
 
     let not_on_or_after = match conditions_end {
         Some(c) => c.min(confirmation_end),
@@ -520,7 +559,7 @@ fn check_issuer(
         });
     }
     let found = doc.text(issuer);
-    if found.trim() != expected {
+    if found.trim_matches(XML_WHITESPACE) != expected {
         return Err(SamlError::Issuer {
             element,
             expected: expected.to_owned(),
@@ -570,7 +609,7 @@ fn read_name_id(doc: &Document, subject: NodeId) -> Result<NameId> {
         });
     }
     let e = doc.element(name_id);
-    let value = doc.text(name_id).trim().to_owned();
+    let value = doc.text(name_id).trim_matches(XML_WHITESPACE).to_owned();
     if value.is_empty() {
         return Err(SamlError::Missing("NameID value"));
     }
@@ -681,7 +720,7 @@ fn check_conditions(
             audience_restrictions += 1;
             let audiences: Vec<String> = doc
                 .children_named(condition, SAML, "Audience")
-                .map(|a| doc.text(a).trim().to_owned())
+                .map(|a| doc.text(a).trim_matches(XML_WHITESPACE).to_owned())
                 .collect();
             if !audiences.contains(&sp.entity_id) {
                 return Err(SamlError::Audience {
@@ -744,9 +783,11 @@ fn read_attributes(doc: &Document, assertion: NodeId) -> Vec<SamlAttribute> {
 }
 
 fn parse_instant(value: &str, what: &'static str) -> Result<OffsetDateTime> {
-    OffsetDateTime::parse(value.trim(), &Rfc3339).map_err(|_| SamlError::InvalidValue {
-        what,
-        value: value.to_owned(),
+    OffsetDateTime::parse(value.trim_matches(XML_WHITESPACE), &Rfc3339).map_err(|_| {
+        SamlError::InvalidValue {
+            what,
+            value: value.to_owned(),
+        }
     })
 }
 
@@ -760,7 +801,7 @@ fn check_not_expired(
     now: OffsetDateTime,
     skew: Duration,
 ) -> Result<()> {
-    if now >= end + skew {
+    if now >= end.saturating_add(skew) {
         return Err(SamlError::Expired {
             what,
             not_on_or_after: rfc3339(end),
@@ -777,7 +818,7 @@ fn check_started(
     now: OffsetDateTime,
     skew: Duration,
 ) -> Result<()> {
-    if now + skew < start {
+    if now.saturating_add(skew) < start {
         return Err(SamlError::NotYetValid {
             what,
             not_before: rfc3339(start),

@@ -17,6 +17,11 @@ use crate::error::{Result, SamlError};
 
 /// The namespace bound to the `xml` prefix.
 pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+/// XML whitespace (the `S` production: space, tab, CR, LF). Values are trimmed of these
+/// only, never of other Unicode whitespace (`str::trim` would strip U+3000 and make
+/// `admin@example.com\u{3000}` equal `admin@example.com`).
+pub const XML_WHITESPACE: [char; 4] = [' ', '\t', '\r', '\n'];
+
 /// The namespace of namespace declarations.
 const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 
@@ -55,6 +60,7 @@ pub struct NodeId(usize);
 pub struct Document {
     nodes: Vec<Node>,
     root: NodeId,
+    source_len: usize,
 }
 
 /// One node of the tree.
@@ -150,7 +156,15 @@ impl Document {
         parser
             .nodes
             .reserve((input.len() / 48).min(limits.max_nodes));
-        parser.run(text)
+        let mut doc = parser.run(text)?;
+        doc.source_len = input.len();
+        Ok(doc)
+    }
+
+    /// Size in bytes of the parsed input (bounds derived work such as canonicalization).
+    #[must_use]
+    pub fn source_len(&self) -> usize {
+        self.source_len
     }
 
     /// The root element.
@@ -406,6 +420,7 @@ impl<'l> Parser<'l> {
         Ok(Document {
             nodes: self.nodes,
             root,
+            source_len: 0,
         })
     }
 

@@ -168,12 +168,29 @@ async fn encryption_does_not_replace_a_signature() {
         &format!("{XENC}rsa-oaep-mgf1p"),
     );
     let unsigned = encrypted_response(&shape, &data);
+    // Nothing authenticates the plaintext, so the missing signature is reported as the one
+    // decryption error (no oracle on the plaintext).
     assert_eq!(
         validate(&idp, &[&sp], ValidationOptions::default(), &unsigned)
             .await
             .unwrap_err(),
+        SamlError::Decryption
+    );
+    // A policy that requires the Response signature refuses before decrypting.
+    assert_eq!(
+        validate(
+            &idp,
+            &[&sp],
+            ValidationOptions {
+                signatures: saml_sp::SignaturePolicy::Response,
+                ..ValidationOptions::default()
+            },
+            &unsigned
+        )
+        .await
+        .unwrap_err(),
         SamlError::SignatureMissing {
-            element: "Response or Assertion"
+            element: "Response"
         }
     );
     // The same with the Response signed over the EncryptedAssertion: accepted.
@@ -268,4 +285,81 @@ async fn oaep_with_sha256_digest_and_mgf1_decrypts() {
             assert_eq!(a.name_id.value, "bjensen@example.com");
         }
     }
+}
+
+#[tokio::test]
+async fn encrypted_keys_are_capped_before_any_rsa_operation() {
+    let idp = Identity::rsa(2048, "test idp");
+    let sp = Identity::rsa(2048, "test sp");
+    let key = format!(
+        r#"<xenc:EncryptedKey xmlns:xenc="{XENC}"><xenc:EncryptionMethod Algorithm="{XENC}rsa-oaep-mgf1p"/><xenc:CipherData><xenc:CipherValue>AQ==</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>"#
+    );
+    let response = |keys: usize| {
+        Shape::default().response(&format!(
+            r#"<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="{XENC}"><xenc:EncryptionMethod Algorithm="{XENC}aes128-cbc"/><xenc:CipherData><xenc:CipherValue>AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>{}</saml:EncryptedAssertion>"#,
+            key.repeat(keys)
+        ))
+    };
+    let err = validate(&idp, &[&sp], ValidationOptions::default(), &response(5))
+        .await
+        .unwrap_err();
+    assert_eq!(err, SamlError::TooManyEncryptedKeys { count: 5, max: 4 });
+    assert_eq!(err.check(), "encryption.key_count");
+    // Four are tried (and fail like any wrong key).
+    assert_eq!(
+        validate(&idp, &[&sp], ValidationOptions::default(), &response(4))
+            .await
+            .unwrap_err(),
+        SamlError::Decryption
+    );
+}
+
+#[tokio::test]
+async fn cbc_tampering_of_an_unsigned_response_gives_one_error() {
+    // Flipping bits of the IV changes the first plaintext block at will; if a well-formed
+    // but unsigned plaintext were reported differently from a malformed one, the error
+    // would be a plaintext oracle.
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let idp = Identity::rsa(2048, "idp");
+    let sp = Identity::rsa(2048, "sp");
+    let shape = Shape::default();
+    let data = xmlsec1_encrypt(
+        &sp,
+        &shape.assertion(),
+        &format!("{XENC}aes128-cbc"),
+        "aes-128",
+        &format!("{XENC}rsa-oaep-mgf1p"),
+    );
+    let open = data.rfind("<xenc:CipherValue>").unwrap() + "<xenc:CipherValue>".len();
+    let close = open + data[open..].find("</xenc:CipherValue>").unwrap();
+    let compact: String = data[open..close]
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let original = engine.decode(compact).unwrap();
+    let mut errors = std::collections::BTreeSet::new();
+    for mask in 0..=255u8 {
+        let mut tampered = original.clone();
+        tampered[15] ^= mask;
+        let data = format!(
+            "{}{}{}",
+            &data[..open],
+            engine.encode(&tampered),
+            &data[close..]
+        );
+        let err = validate(
+            &idp,
+            &[&sp],
+            ValidationOptions::default(),
+            &encrypted_response(&shape, &data),
+        )
+        .await
+        .unwrap_err();
+        errors.insert(err.check());
+    }
+    assert_eq!(
+        errors.into_iter().collect::<Vec<_>>(),
+        ["encryption.decrypt"]
+    );
 }

@@ -322,8 +322,8 @@ async fn pysaml2_encrypted_assertions_decrypt_and_validate() {
     }
 }
 
-#[test]
-fn pysaml2_logout_requests_validate_on_both_bindings() {
+#[tokio::test]
+async fn pysaml2_logout_requests_validate_on_both_bindings() {
     use saml_sp::logout::{ReceivedMessage, validate_logout_request};
 
     let idp = Identity::rsa(2048, "pysaml2 idp");
@@ -334,6 +334,7 @@ fn pysaml2_logout_requests_validate_on_both_bindings() {
     let slo = "https://app.example.com/saml/slo";
     let now = time::OffsetDateTime::now_utc();
     let options = ValidationOptions::default();
+    let replay = saml_sp::InMemoryReplayCache::new();
     let args = |binding: &'static str| {
         [
             idp.key_path.to_str().unwrap().to_owned(),
@@ -352,11 +353,27 @@ fn pysaml2_logout_requests_validate_on_both_bindings() {
         &trusted,
         slo,
         &options,
+        &replay,
         now,
     )
+    .await
     .unwrap();
     assert_eq!(request.name_id.value, "bjensen@example.com");
     assert_eq!(request.session_indexes, ["_s1"]);
+    // The same signed request again: refused as a replay.
+    assert_eq!(
+        validate_logout_request(
+            ReceivedMessage::Redirect(query),
+            &trusted,
+            slo,
+            &options,
+            &replay,
+            now,
+        )
+        .await
+        .unwrap_err(),
+        SamlError::Replay(request.id.clone())
+    );
     let tampered = query.replacen("RelayState=rs", "RelayState=xx", 1);
     assert_eq!(
         validate_logout_request(
@@ -364,8 +381,10 @@ fn pysaml2_logout_requests_validate_on_both_bindings() {
             &trusted,
             slo,
             &options,
+            &replay,
             now
         )
+        .await
         .unwrap_err(),
         SamlError::SignatureInvalid { tried: 1 }
     );
@@ -379,8 +398,10 @@ fn pysaml2_logout_requests_validate_on_both_bindings() {
         &trusted,
         slo,
         &options,
+        &replay,
         now,
     )
+    .await
     .unwrap();
     assert_eq!(request.session_indexes, ["_s1"]);
     let other = Identity::rsa(2048, "other idp");
@@ -394,8 +415,10 @@ fn pysaml2_logout_requests_validate_on_both_bindings() {
             &untrusted,
             slo,
             &options,
+            &replay,
             now
         )
+        .await
         .unwrap_err(),
         SamlError::UntrustedKeyInfo { .. }
     ));

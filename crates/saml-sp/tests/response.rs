@@ -997,3 +997,125 @@ async fn bad_transport_and_xml_get_typed_errors() {
         SamlError::UnexpectedRoot { .. }
     ));
 }
+
+/// A `ds:Signature` over `#_r1` with exclusive c14n (with the given InclusiveNamespaces
+/// PrefixList, if any) and bogus digest and signature values.
+fn bogus_signature(prefix_list: Option<&str>) -> String {
+    let inclusive = prefix_list.map_or(String::new(), |pl| {
+        format!(r#"<ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="{pl}"/>"#)
+    });
+    format!(
+        r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#_r1"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#">{inclusive}</ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AAAA</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>"##
+    )
+}
+
+#[tokio::test]
+async fn canonical_form_is_bounded_by_the_input_size() {
+    // Exclusive c14n re-declares xmlns:p on each of the 15 000 p:x elements: 200 KB each,
+    // 3 GB in all, unless bounded (4 times the input plus 64 KiB).
+    let uri = format!("urn:{}", "u".repeat(200_000));
+    let xml = format!(
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:p="{uri}" ID="_r1" Version="2.0">{}<y>{}</y></samlp:Response>"#,
+        bogus_signature(None),
+        "<p:x/>".repeat(15_000)
+    );
+    let err = validate(&idp(), &xml).await.unwrap_err();
+    assert_eq!(
+        err,
+        SamlError::CanonicalTooLarge {
+            max: xml.len() * 4 + 64 * 1024
+        }
+    );
+    assert_eq!(err.check(), "c14n.too_large");
+}
+
+#[tokio::test]
+async fn inclusive_prefix_list_is_deduplicated_and_capped() {
+    let kids = format!(
+        "{}{}{}",
+        "<d>".repeat(40),
+        "<x/>".repeat(5_000),
+        "</d>".repeat(40)
+    );
+    let response = |pl: &str| {
+        format!(
+            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0">{}<saml:y>{kids}</saml:y></samlp:Response>"#,
+            bogus_signature(Some(pl))
+        )
+    };
+    // 65 distinct prefixes: refused before any canonicalization.
+    let many: Vec<String> = (0..65).map(|i| format!("p{i}")).collect();
+    let err = validate(&idp(), &response(&many.join(" ")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SamlError::TooManyInclusivePrefixes { count: 65, max: 64 }
+    );
+    assert_eq!(err.check(), "signature.prefix_list");
+    // 100 000 copies of one prefix count as one: the check goes on to the digest.
+    let err = validate(&idp(), &response(&"z ".repeat(100_000)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.check(), "signature.digest");
+    assert_eq!(
+        saml_sp::c14n::parse_prefix_list(&"z ".repeat(100_000)).unwrap(),
+        vec!["z".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn far_future_validity_ends_saturate_instead_of_panicking() {
+    // NotOnOrAfter + clock skew is past the largest representable instant.
+    let idp = idp();
+    let end = "9999-12-31T23:59:59Z";
+    let shape = Shape {
+        scd_not_on_or_after: end.into(),
+        not_on_or_after: end.into(),
+        session_not_on_or_after: Some(end.into()),
+        in_response_to: None,
+        scd_in_response_to: None,
+        ..Shape::default()
+    };
+    let xml = shape.assertion_signed(&idp);
+    let setup = setup_with(
+        &[&idp],
+        ValidationOptions {
+            allow_idp_initiated: true,
+            ..ValidationOptions::default()
+        },
+    )
+    .await;
+    let a = setup.validator.validate_xml(xml.as_bytes()).await.unwrap();
+    assert_eq!(a.not_on_or_after, datetime!(9999-12-31 23:59:59 UTC));
+    // Remembered by the replay cache until the (saturated) end.
+    assert_eq!(
+        setup
+            .validator
+            .validate_xml(xml.as_bytes())
+            .await
+            .unwrap_err(),
+        SamlError::Replay("_assert1".into())
+    );
+}
+
+#[tokio::test]
+async fn name_id_is_trimmed_of_xml_whitespace_only() {
+    let idp = idp();
+    // U+3000 (ideographic space) is Unicode whitespace but not XML whitespace: kept, so
+    // the value never equals the administrator's NameID.
+    let shape = Shape {
+        name_id: "admin@example.com\u{3000}".into(),
+        ..Shape::default()
+    };
+    let a = validate(&idp, &shape.assertion_signed(&idp)).await.unwrap();
+    assert_eq!(a.name_id.value, "admin@example.com\u{3000}");
+    assert_ne!(a.name_id.value, "admin@example.com");
+    // Space, tab, CR and LF around the value are XML whitespace and go.
+    let shape = Shape {
+        name_id: " \t\n admin@example.com \n".into(),
+        ..Shape::default()
+    };
+    let a = validate(&idp, &shape.assertion_signed(&idp)).await.unwrap();
+    assert_eq!(a.name_id.value, "admin@example.com");
+}

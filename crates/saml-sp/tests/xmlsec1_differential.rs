@@ -234,7 +234,8 @@ fn our_buffers(xml: &str, id: &str, prefixes: &[String]) -> (Vec<u8>, Vec<u8>) {
             inclusive_prefixes: prefixes,
             exclude: Some(signature),
         },
-    );
+    )
+    .unwrap();
     let info = canonicalize(
         &doc,
         signed_info,
@@ -243,7 +244,8 @@ fn our_buffers(xml: &str, id: &str, prefixes: &[String]) -> (Vec<u8>, Vec<u8>) {
             inclusive_prefixes: &[],
             exclude: None,
         },
-    );
+    )
+    .unwrap();
     (referenced, info)
 }
 

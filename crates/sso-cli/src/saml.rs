@@ -170,7 +170,9 @@ fn validate(args: &ValidateArgs<'_>) -> Result<Value, String> {
     let assertion = runtime
         .block_on(async {
             if let Some(id) = &args.request_id {
-                requests.insert(id, now + time::Duration::hours(1)).await?;
+                requests
+                    .insert(id, now.saturating_add(time::Duration::hours(1)))
+                    .await?;
             }
             validator.validate_xml(&xml).await
         })
