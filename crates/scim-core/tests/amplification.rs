@@ -8,87 +8,50 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use common::tapped::{Call, Tap, Tapped};
 use common::{Client, GROUP_SCHEMA};
-use scim_core::store::{GroupRef, StorePage, StoreQuery, UniqueKey};
-use scim_core::{InMemoryStore, ResourceKind, ResourceStore, ScimConfig, ScimService, StoreError};
+use scim_core::{InMemoryStore, ScimConfig, ScimService};
 use serde_json::{Value, json};
 
 /// Counts the calls of `get` (each a deep copy of a resource) and `exists`. With
 /// `override_exists` false it keeps the trait's default `exists` (built on `get`), as a store
 /// written before `exists` existed would.
-struct CountingStore {
-    inner: InMemoryStore,
+struct Counting {
     override_exists: bool,
     gets: AtomicUsize,
     exists: AtomicUsize,
 }
 
-impl CountingStore {
-    fn new(override_exists: bool) -> Self {
-        Self {
-            inner: InMemoryStore::new(),
-            override_exists,
-            gets: AtomicUsize::new(0),
-            exists: AtomicUsize::new(0),
-        }
+#[async_trait]
+impl Tap for Counting {
+    async fn before(&self, call: Call) {
+        match call {
+            Call::Get => self.gets.fetch_add(1, Ordering::SeqCst),
+            Call::Exists => self.exists.fetch_add(1, Ordering::SeqCst),
+            _ => 0,
+        };
     }
-    fn reset(&self) {
-        self.gets.store(0, Ordering::SeqCst);
-        self.exists.store(0, Ordering::SeqCst);
+    fn own_exists(&self) -> bool {
+        self.override_exists
     }
 }
 
-#[async_trait]
-impl ResourceStore for CountingStore {
-    async fn insert(
-        &self,
-        kind: &ResourceKind,
-        resource: Value,
-        unique: Vec<UniqueKey>,
-    ) -> Result<(), StoreError> {
-        self.inner.insert(kind, resource, unique).await
-    }
-    async fn get(&self, kind: &ResourceKind, id: &str) -> Result<Option<Value>, StoreError> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        self.inner.get(kind, id).await
-    }
-    async fn exists(&self, kind: &ResourceKind, id: &str) -> Result<bool, StoreError> {
-        if self.override_exists {
-            self.exists.fetch_add(1, Ordering::SeqCst);
-            self.inner.exists(kind, id).await
-        } else {
-            Ok(self.get(kind, id).await?.is_some())
-        }
-    }
-    async fn replace(
-        &self,
-        kind: &ResourceKind,
-        resource: Value,
-        unique: Vec<UniqueKey>,
-        expected_version: &str,
-    ) -> Result<(), StoreError> {
-        self.inner
-            .replace(kind, resource, unique, expected_version)
-            .await
-    }
-    async fn delete(
-        &self,
-        kind: &ResourceKind,
-        id: &str,
-        expected_version: Option<&str>,
-    ) -> Result<(), StoreError> {
-        self.inner.delete(kind, id, expected_version).await
-    }
-    async fn list(
-        &self,
-        kind: &ResourceKind,
-        query: &StoreQuery<'_>,
-    ) -> Result<StorePage, StoreError> {
-        self.inner.list(kind, query).await
-    }
-    async fn groups_of(&self, member_id: &str) -> Result<Vec<GroupRef>, StoreError> {
-        self.inner.groups_of(member_id).await
-    }
+type CountingStore = Tapped<Counting>;
+
+fn counting_store(override_exists: bool) -> CountingStore {
+    Tapped::new(
+        Arc::new(InMemoryStore::new()),
+        Counting {
+            override_exists,
+            gets: AtomicUsize::new(0),
+            exists: AtomicUsize::new(0),
+        },
+    )
+}
+
+fn reset(store: &CountingStore) {
+    store.tap.gets.store(0, Ordering::SeqCst);
+    store.tap.exists.store(0, Ordering::SeqCst);
 }
 
 fn client_over(store: Arc<CountingStore>) -> Client {
@@ -117,7 +80,7 @@ fn member_values(group: &Value) -> Vec<(String, Option<String>)> {
 /// stores it once (the first entry wins) and checks it once, without copying it.
 #[tokio::test]
 async fn duplicate_members_are_merged_and_checked_once_without_copies() {
-    let store = Arc::new(CountingStore::new(true));
+    let store = Arc::new(counting_store(true));
     let c = client_over(store.clone());
     let u = c.create_user("alice").await;
     let v = c.create_user("bob").await;
@@ -125,7 +88,7 @@ async fn duplicate_members_are_merged_and_checked_once_without_copies() {
         .map(|i| json!({ "value": u, "display": format!("d{i}") }))
         .collect();
     members.push(json!({ "value": v }));
-    store.reset();
+    reset(&store);
     let r = c
         .post(
             "/Groups",
@@ -137,12 +100,12 @@ async fn duplicate_members_are_merged_and_checked_once_without_copies() {
         member_values(&r.json),
         [(u.clone(), Some("d0".to_owned())), (v.clone(), None)]
     );
-    assert_eq!(store.gets.load(Ordering::SeqCst), 0);
-    assert_eq!(store.exists.load(Ordering::SeqCst), 2);
+    assert_eq!(store.tap.gets.load(Ordering::SeqCst), 0);
+    assert_eq!(store.tap.exists.load(Ordering::SeqCst), 2);
     let gid = r.id();
 
     // PUT and PATCH merge the same way.
-    store.reset();
+    reset(&store);
     let r = c
         .put(
             &format!("/Groups/{gid}"),
@@ -157,7 +120,7 @@ async fn duplicate_members_are_merged_and_checked_once_without_copies() {
         member_values(&r.json),
         [(v.clone(), Some("first".to_owned())), (u.clone(), None)]
     );
-    assert_eq!(store.exists.load(Ordering::SeqCst), 2);
+    assert_eq!(store.tap.exists.load(Ordering::SeqCst), 2);
     let r = c
         .patch_ops(
             &format!("/Groups/{gid}"),
@@ -176,11 +139,11 @@ async fn duplicate_members_are_merged_and_checked_once_without_copies() {
 /// member, and an unknown member is still refused.
 #[tokio::test]
 async fn default_exists_is_called_once_per_distinct_member() {
-    let store = Arc::new(CountingStore::new(false));
+    let store = Arc::new(counting_store(false));
     let c = client_over(store.clone());
     let u = c.create_user("alice").await;
     let members: Vec<Value> = (0..50).map(|_| json!({ "value": u })).collect();
-    store.reset();
+    reset(&store);
     let r = c
         .post(
             "/Groups",
@@ -189,7 +152,7 @@ async fn default_exists_is_called_once_per_distinct_member() {
         .await;
     assert_eq!(r.status, 201, "{}", r.json);
     assert_eq!(member_values(&r.json), [(u.clone(), None)]);
-    assert_eq!(store.gets.load(Ordering::SeqCst), 1);
+    assert_eq!(store.tap.gets.load(Ordering::SeqCst), 1);
     c.post(
         "/Groups",
         &json!({ "schemas": [GROUP_SCHEMA], "displayName": "h", "members": [{ "value": "nope" }] }),

@@ -6,72 +6,27 @@ mod common;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use common::tapped::{Call, Tap, Tapped};
 use common::{Client, PATCH_OP, USER_SCHEMA};
-use scim_core::store::{GroupRef, StorePage, StoreQuery, UniqueKey};
-use scim_core::{InMemoryStore, ResourceKind, ResourceStore, ScimConfig, ScimService, StoreError};
-use serde_json::{Value, json};
+use scim_core::{InMemoryStore, ScimConfig, ScimService};
+use serde_json::json;
 use tokio::sync::Barrier;
 
 const TASKS: usize = 50;
 
-/// An `InMemoryStore` that yields to the scheduler before every call, as a database-backed
-/// store does at each query: concurrent requests then interleave between their read and
-/// their write.
-struct YieldingStore(InMemoryStore);
+/// Yields to the scheduler before every store call, as a database-backed store does at each
+/// query: concurrent requests then interleave between their read and their write.
+struct Yielding;
 
 #[async_trait]
-impl ResourceStore for YieldingStore {
-    async fn insert(
-        &self,
-        kind: &ResourceKind,
-        resource: Value,
-        unique: Vec<UniqueKey>,
-    ) -> Result<(), StoreError> {
+impl Tap for Yielding {
+    async fn before(&self, _call: Call) {
         tokio::task::yield_now().await;
-        self.0.insert(kind, resource, unique).await
     }
+}
 
-    async fn get(&self, kind: &ResourceKind, id: &str) -> Result<Option<Value>, StoreError> {
-        tokio::task::yield_now().await;
-        self.0.get(kind, id).await
-    }
-
-    async fn replace(
-        &self,
-        kind: &ResourceKind,
-        resource: Value,
-        unique: Vec<UniqueKey>,
-        expected_version: &str,
-    ) -> Result<(), StoreError> {
-        tokio::task::yield_now().await;
-        self.0
-            .replace(kind, resource, unique, expected_version)
-            .await
-    }
-
-    async fn delete(
-        &self,
-        kind: &ResourceKind,
-        id: &str,
-        expected_version: Option<&str>,
-    ) -> Result<(), StoreError> {
-        tokio::task::yield_now().await;
-        self.0.delete(kind, id, expected_version).await
-    }
-
-    async fn list(
-        &self,
-        kind: &ResourceKind,
-        query: &StoreQuery<'_>,
-    ) -> Result<StorePage, StoreError> {
-        tokio::task::yield_now().await;
-        self.0.list(kind, query).await
-    }
-
-    async fn groups_of(&self, member_id: &str) -> Result<Vec<GroupRef>, StoreError> {
-        tokio::task::yield_now().await;
-        self.0.groups_of(member_id).await
-    }
+fn yielding_store() -> Tapped<Yielding> {
+    Tapped::new(Arc::new(InMemoryStore::new()), Yielding)
 }
 
 /// 50 tasks, started together, each adding a distinct email without If-Match.
@@ -139,10 +94,7 @@ async fn concurrent_patches_lose_no_update() {
 /// section 4.2), and no update may be lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_patches_lose_no_update_with_interleaving_store() {
-    let service = ScimService::new(
-        ScimConfig::default(),
-        Arc::new(YieldingStore(InMemoryStore::new())),
-    );
+    let service = ScimService::new(ScimConfig::default(), Arc::new(yielding_store()));
     concurrent_email_adds(Client { service }).await;
 }
 
@@ -185,10 +137,7 @@ async fn concurrent_if_match_has_exactly_one_winner() {
     for store in [false, true] {
         let c = if store {
             Client {
-                service: ScimService::new(
-                    ScimConfig::default(),
-                    Arc::new(YieldingStore(InMemoryStore::new())),
-                ),
+                service: ScimService::new(ScimConfig::default(), Arc::new(yielding_store())),
             }
         } else {
             Client::new()
@@ -236,7 +185,7 @@ async fn concurrent_patches_with_enough_retries() {
             write_retries: TASKS,
             ..Default::default()
         },
-        Arc::new(YieldingStore(InMemoryStore::new())),
+        Arc::new(yielding_store()),
     );
     concurrent_email_adds(Client { service }).await;
 }

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use common::tapped::{Call, Tap, Tapped};
 use common::{BASE, Client, GROUP_SCHEMA, PATCH_OP, USER_SCHEMA};
 use http::{Method, Request};
-use scim_core::store::{GroupRef, StorePage, StoreQuery, UniqueKey};
+use scim_core::store::{StorePage, StoreQuery};
 use scim_core::{
     InMemoryStore, ResourceKind, ResourceSchema, ResourceStore, ScimConfig, ScimService,
     StoreError, parse_filter,
@@ -96,11 +97,10 @@ fn a_slow_filter_does_not_block_other_requests_of_the_directory() {
 // B: member check and group write in one atomic step
 // ---------------------------------------------------------------------------------------
 
-/// An `InMemoryStore` with read latency (each `get` answers, then yields `get_delay`
-/// times) and a `delete` that yields `delete_delay` times before it runs, so that a
-/// DELETE lands at every point of a concurrent PATCH.
-struct LatentStore {
-    inner: InMemoryStore,
+/// Read latency (each `get` answers, then yields `get_delay` times) and a `delete` that
+/// yields `delete_delay` times before it runs, so that a DELETE lands at every point of a
+/// concurrent PATCH.
+struct Latency {
     get_delay: usize,
     delete_delay: usize,
 }
@@ -112,49 +112,15 @@ async fn yields(n: usize) {
 }
 
 #[async_trait]
-impl ResourceStore for LatentStore {
-    async fn insert(
-        &self,
-        kind: &ResourceKind,
-        resource: Value,
-        unique: Vec<UniqueKey>,
-    ) -> Result<(), StoreError> {
-        self.inner.insert(kind, resource, unique).await
+impl Tap for Latency {
+    async fn before(&self, call: Call) {
+        if call == Call::Delete {
+            yields(self.delete_delay).await;
+        }
     }
-    async fn get(&self, kind: &ResourceKind, id: &str) -> Result<Option<Value>, StoreError> {
-        let r = self.inner.get(kind, id).await;
+    async fn got(&self, _kind: &ResourceKind, _id: &str, found: Option<Value>) -> Option<Value> {
         yields(self.get_delay).await;
-        r
-    }
-    async fn replace(
-        &self,
-        kind: &ResourceKind,
-        resource: Value,
-        unique: Vec<UniqueKey>,
-        expected_version: &str,
-    ) -> Result<(), StoreError> {
-        self.inner
-            .replace(kind, resource, unique, expected_version)
-            .await
-    }
-    async fn delete(
-        &self,
-        kind: &ResourceKind,
-        id: &str,
-        expected_version: Option<&str>,
-    ) -> Result<(), StoreError> {
-        yields(self.delete_delay).await;
-        self.inner.delete(kind, id, expected_version).await
-    }
-    async fn list(
-        &self,
-        kind: &ResourceKind,
-        query: &StoreQuery<'_>,
-    ) -> Result<StorePage, StoreError> {
-        self.inner.list(kind, query).await
-    }
-    async fn groups_of(&self, member_id: &str) -> Result<Vec<GroupRef>, StoreError> {
-        self.inner.groups_of(member_id).await
+        found
     }
 }
 
@@ -181,11 +147,13 @@ fn member_values(group: &Value) -> Vec<String> {
 #[tokio::test]
 async fn b_concurrent_member_add_and_user_delete_leave_no_dangling_member() {
     for delete_delay in 0..12 {
-        let c = client_over(Arc::new(LatentStore {
-            inner: InMemoryStore::new(),
-            get_delay: 3,
-            delete_delay,
-        }));
+        let c = client_over(Arc::new(Tapped::new(
+            Arc::new(InMemoryStore::new()),
+            Latency {
+                get_delay: 3,
+                delete_delay,
+            },
+        )));
         let keep = c.create_user("keep").await;
         let gid = c.create_group("g", &[&keep]).await;
         let doomed = c.create_user("doomed").await;
@@ -226,23 +194,14 @@ async fn b_concurrent_member_add_and_user_delete_leave_no_dangling_member() {
 
 /// A store written by an older version (or another backend) holds a group with a member
 /// that no longer exists. Such a store shows the dangling member on every read.
-struct DanglingStore {
-    inner: Arc<InMemoryStore>,
+struct Dangling {
     ghost_in: String,
 }
 
 #[async_trait]
-impl ResourceStore for DanglingStore {
-    async fn insert(
-        &self,
-        kind: &ResourceKind,
-        resource: Value,
-        unique: Vec<UniqueKey>,
-    ) -> Result<(), StoreError> {
-        self.inner.insert(kind, resource, unique).await
-    }
-    async fn get(&self, kind: &ResourceKind, id: &str) -> Result<Option<Value>, StoreError> {
-        let mut r = self.inner.get(kind, id).await?;
+impl Tap for Dangling {
+    async fn got(&self, _kind: &ResourceKind, id: &str, found: Option<Value>) -> Option<Value> {
+        let mut r = found;
         if let Some(g) = r.as_mut()
             && id == self.ghost_in
         {
@@ -256,36 +215,7 @@ impl ResourceStore for DanglingStore {
                 .expect("array")
                 .push(json!({ "value": "ghost", "type": "User" }));
         }
-        Ok(r)
-    }
-    async fn replace(
-        &self,
-        kind: &ResourceKind,
-        resource: Value,
-        unique: Vec<UniqueKey>,
-        expected_version: &str,
-    ) -> Result<(), StoreError> {
-        self.inner
-            .replace(kind, resource, unique, expected_version)
-            .await
-    }
-    async fn delete(
-        &self,
-        kind: &ResourceKind,
-        id: &str,
-        expected_version: Option<&str>,
-    ) -> Result<(), StoreError> {
-        self.inner.delete(kind, id, expected_version).await
-    }
-    async fn list(
-        &self,
-        kind: &ResourceKind,
-        query: &StoreQuery<'_>,
-    ) -> Result<StorePage, StoreError> {
-        self.inner.list(kind, query).await
-    }
-    async fn groups_of(&self, member_id: &str) -> Result<Vec<GroupRef>, StoreError> {
-        self.inner.groups_of(member_id).await
+        r
     }
 }
 
@@ -295,10 +225,12 @@ async fn b_a_stored_dangling_member_is_dropped_not_wedging_put_and_patch() {
     let plain = client_over(store.clone());
     let alice = plain.create_user("alice").await;
     let gid = plain.create_group("g", &[&alice]).await;
-    let c = client_over(Arc::new(DanglingStore {
-        inner: store,
-        ghost_in: gid.clone(),
-    }));
+    let c = client_over(Arc::new(Tapped::new(
+        store,
+        Dangling {
+            ghost_in: gid.clone(),
+        },
+    )));
     let rename = json!({ "schemas": [PATCH_OP], "Operations": [
         { "op": "replace", "path": "displayName", "value": "renamed" }
     ]});
@@ -396,64 +328,20 @@ async fn c_unknown_sort_by_is_invalid_filter_everywhere() {
 }
 
 /// Records the largest page a list asked the store for.
-struct CountingStore {
-    inner: InMemoryStore,
-    largest_page: AtomicUsize,
-}
+struct LargestPage(AtomicUsize);
 
-#[async_trait]
-impl ResourceStore for CountingStore {
-    async fn insert(
-        &self,
-        kind: &ResourceKind,
-        resource: Value,
-        unique: Vec<UniqueKey>,
-    ) -> Result<(), StoreError> {
-        self.inner.insert(kind, resource, unique).await
-    }
-    async fn get(&self, kind: &ResourceKind, id: &str) -> Result<Option<Value>, StoreError> {
-        self.inner.get(kind, id).await
-    }
-    async fn replace(
-        &self,
-        kind: &ResourceKind,
-        resource: Value,
-        unique: Vec<UniqueKey>,
-        expected_version: &str,
-    ) -> Result<(), StoreError> {
-        self.inner
-            .replace(kind, resource, unique, expected_version)
-            .await
-    }
-    async fn delete(
-        &self,
-        kind: &ResourceKind,
-        id: &str,
-        expected_version: Option<&str>,
-    ) -> Result<(), StoreError> {
-        self.inner.delete(kind, id, expected_version).await
-    }
-    async fn list(
-        &self,
-        kind: &ResourceKind,
-        query: &StoreQuery<'_>,
-    ) -> Result<StorePage, StoreError> {
-        let page = self.inner.list(kind, query).await?;
-        self.largest_page
-            .fetch_max(page.resources.len(), Ordering::SeqCst);
-        Ok(page)
-    }
-    async fn groups_of(&self, member_id: &str) -> Result<Vec<GroupRef>, StoreError> {
-        self.inner.groups_of(member_id).await
+impl Tap for LargestPage {
+    fn listed(&self, page: &StorePage) {
+        self.0.fetch_max(page.resources.len(), Ordering::SeqCst);
     }
 }
 
 #[tokio::test]
 async fn d_root_search_pages_through_the_store() {
-    let store = Arc::new(CountingStore {
-        inner: InMemoryStore::new(),
-        largest_page: AtomicUsize::new(0),
-    });
+    let store = Arc::new(Tapped::new(
+        Arc::new(InMemoryStore::new()),
+        LargestPage(AtomicUsize::new(0)),
+    ));
     let c = client_over(store.clone());
     for i in 0..30 {
         c.create_user(&format!("user{i:02}")).await;
@@ -461,14 +349,14 @@ async fn d_root_search_pages_through_the_store() {
     for i in 0..5 {
         c.create_group(&format!("group{i}"), &[]).await;
     }
-    store.largest_page.store(0, Ordering::SeqCst);
+    store.tap.0.store(0, Ordering::SeqCst);
     let r = c
         .post("/.search", &json!({ "startIndex": 29, "count": 4 }))
         .await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json["totalResults"], json!(35));
     assert_eq!(names(&r), ["user28", "user29", "group0", "group1"]);
-    let largest = store.largest_page.load(Ordering::SeqCst);
+    let largest = store.tap.0.load(Ordering::SeqCst);
     assert!(
         largest <= 4,
         "the store returned {largest} resources for a page of 4"

@@ -144,9 +144,44 @@ fn parse_body(row: &AnyRow) -> Result<Value, StoreError> {
     serde_json::from_str(&body).map_err(|e| StoreError::Backend(format!("stored resource: {e}")))
 }
 
+/// What [`SqlResourceStore::start_write`] hands to an insert or replace.
+struct WriteStart {
+    id: String,
+    kind: String,
+    cols: Vec<(Option<String>, Option<String>)>,
+    tx: Transaction<'static, Any>,
+    members: Vec<(String, String)>,
+}
+
 impl SqlResourceStore {
     async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
         self.db.pool.begin().await.map_err(backend)
+    }
+
+    /// Opens the transaction of an insert or replace of `resource`: its id, kind key and
+    /// column values, and for a group its checked members. Members come first: a group cannot
+    /// list itself before it exists, and every transaction locks members before groups.
+    async fn start_write(
+        &self,
+        kind: &ResourceKind,
+        resource: &Value,
+    ) -> Result<WriteStart, StoreError> {
+        let id = resource_id(resource)?;
+        let kind = kind_key(kind);
+        let cols = column_values(resource);
+        let mut tx = self.begin().await?;
+        let members = if kind == "Group" {
+            self.stored_members(&mut tx, resource).await?
+        } else {
+            Vec::new()
+        };
+        Ok(WriteStart {
+            id,
+            kind,
+            cols,
+            tx,
+            members,
+        })
     }
 
     /// The members of a group resource with their kinds, all stored users or groups of this
@@ -329,18 +364,14 @@ impl ResourceStore for SqlResourceStore {
         resource: Value,
         unique: Vec<UniqueKey>,
     ) -> Result<(), StoreError> {
-        let id = resource_id(&resource)?;
-        let kind = kind_key(kind);
+        let WriteStart {
+            id,
+            kind,
+            cols,
+            mut tx,
+            members,
+        } = self.start_write(kind, &resource).await?;
         let body = resource.to_string();
-        let cols = column_values(&resource);
-        let mut tx = self.begin().await?;
-        // Members first: a group cannot list itself before it exists, and every transaction
-        // locks members before groups.
-        let members = if kind == "Group" {
-            self.stored_members(&mut tx, &resource).await?
-        } else {
-            Vec::new()
-        };
         let mut q = sqlx::query(
             "INSERT INTO scim_resources (directory_id, kind, id, version, body, id_fold, \
              user_name, user_name_fold, external_id, external_id_fold, display_name, display_name_fold) \
@@ -390,15 +421,13 @@ impl ResourceStore for SqlResourceStore {
         unique: Vec<UniqueKey>,
         expected_version: &str,
     ) -> Result<(), StoreError> {
-        let id = resource_id(&resource)?;
-        let kind = kind_key(kind);
-        let cols = column_values(&resource);
-        let mut tx = self.begin().await?;
-        let members = if kind == "Group" {
-            self.stored_members(&mut tx, &resource).await?
-        } else {
-            Vec::new()
-        };
+        let WriteStart {
+            id,
+            kind,
+            cols,
+            mut tx,
+            members,
+        } = self.start_write(kind, &resource).await?;
         // Compare-and-swap on the version: the row lock taken by the UPDATE makes a concurrent
         // writer wait and then see the new version.
         let mut q = sqlx::query(

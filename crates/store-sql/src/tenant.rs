@@ -19,6 +19,23 @@ fn backend(e: sqlx::Error) -> TenantError {
     TenantError::Backend(e.to_string())
 }
 
+/// Maps a unique-key violation to `Conflict` on `what`, any other failure to `Backend`.
+fn conflict_or_backend(
+    what: &'static str,
+    value: impl ToString,
+) -> impl FnOnce(sqlx::Error) -> TenantError {
+    move |e| {
+        if is_unique_violation(&e) {
+            TenantError::Conflict {
+                what,
+                value: value.to_string(),
+            }
+        } else {
+            backend(e)
+        }
+    }
+}
+
 fn to_json<T: Serialize>(value: &T) -> Result<String, TenantError> {
     serde_json::to_string(value).map_err(|e| TenantError::Backend(format!("encode: {e}")))
 }
@@ -95,22 +112,33 @@ impl SqlStore {
         tx.commit().await.map_err(backend)
     }
 
+    /// Deletes the row `sql` names by `id` in one transaction, first running each statement of
+    /// `dependents` (bound to the same `id`) to remove the rows that refer to it; a missing row
+    /// is `NotFound` for `what`.
     async fn delete_by_id(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        dependents: &[&str],
         sql: &str,
         what: &'static str,
         id: &str,
     ) -> Result<(), TenantError> {
+        let mut tx = self.begin().await?;
+        for dependent in dependents {
+            sqlx::query(dependent)
+                .bind(id.to_owned())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
         let done = sqlx::query(sql)
             .bind(id.to_owned())
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
         if done.rows_affected() == 0 {
             return Err(not_found(what, id));
         }
-        Ok(())
+        tx.commit().await.map_err(backend)
     }
 }
 
@@ -158,28 +186,18 @@ impl TenantStore for SqlStore {
     }
 
     async fn delete_organization(&self, id: &OrganizationId) -> Result<(), TenantError> {
-        let mut tx = self.begin().await?;
-        let org = id.as_str().to_owned();
-        for sql in [
-            "DELETE FROM scim_tokens WHERE directory_id IN (SELECT id FROM directories WHERE organization_id = $1)",
-            "DELETE FROM directories WHERE organization_id = $1",
-            "DELETE FROM connections WHERE organization_id = $1",
-            "DELETE FROM domains WHERE organization_id = $1",
-        ] {
-            sqlx::query(sql)
-                .bind(org.clone())
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
         self.delete_by_id(
-            &mut tx,
+            &[
+                "DELETE FROM scim_tokens WHERE directory_id IN (SELECT id FROM directories WHERE organization_id = $1)",
+                "DELETE FROM directories WHERE organization_id = $1",
+                "DELETE FROM connections WHERE organization_id = $1",
+                "DELETE FROM domains WHERE organization_id = $1",
+            ],
             "DELETE FROM organizations WHERE id = $1",
             "organization",
-            &org,
+            id.as_str(),
         )
-        .await?;
-        tx.commit().await.map_err(backend)
+        .await
     }
 
     async fn insert_domain(&self, domain: &Domain) -> Result<(), TenantError> {
@@ -192,16 +210,7 @@ impl TenantStore for SqlStore {
             .bind(body)
             .execute(&mut *tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    TenantError::Conflict {
-                        what: "domain",
-                        value: domain.name.to_string(),
-                    }
-                } else {
-                    backend(e)
-                }
-            })?;
+            .map_err(conflict_or_backend("domain", &domain.name))?;
         tx.commit().await.map_err(backend)
     }
 
@@ -234,15 +243,13 @@ impl TenantStore for SqlStore {
     }
 
     async fn delete_domain(&self, name: &DomainName) -> Result<(), TenantError> {
-        let mut tx = self.begin().await?;
         self.delete_by_id(
-            &mut tx,
+            &[],
             "DELETE FROM domains WHERE name = $1",
             "domain",
             name.as_str(),
         )
-        .await?;
-        tx.commit().await.map_err(backend)
+        .await
     }
 
     async fn save_connection(&self, connection: &Connection) -> Result<(), TenantError> {
@@ -271,15 +278,13 @@ impl TenantStore for SqlStore {
     }
 
     async fn delete_connection(&self, id: &ConnectionId) -> Result<(), TenantError> {
-        let mut tx = self.begin().await?;
         self.delete_by_id(
-            &mut tx,
+            &[],
             "DELETE FROM connections WHERE id = $1",
             "connection",
             id.as_str(),
         )
-        .await?;
-        tx.commit().await.map_err(backend)
+        .await
     }
 
     async fn save_directory(&self, directory: &ScimDirectory) -> Result<(), TenantError> {
@@ -311,20 +316,13 @@ impl TenantStore for SqlStore {
     }
 
     async fn delete_directory(&self, id: &DirectoryId) -> Result<(), TenantError> {
-        let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM scim_tokens WHERE directory_id = $1")
-            .bind(id.as_str().to_owned())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
         self.delete_by_id(
-            &mut tx,
+            &["DELETE FROM scim_tokens WHERE directory_id = $1"],
             "DELETE FROM directories WHERE id = $1",
             "directory",
             id.as_str(),
         )
-        .await?;
-        tx.commit().await.map_err(backend)
+        .await
     }
 
     async fn insert_token(&self, token: &StoredToken) -> Result<(), TenantError> {
@@ -350,16 +348,7 @@ impl TenantStore for SqlStore {
         .bind(body)
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                TenantError::Conflict {
-                    what: "token",
-                    value: token.id.to_string(),
-                }
-            } else {
-                backend(e)
-            }
-        })?;
+        .map_err(conflict_or_backend("token", &token.id))?;
         tx.commit().await.map_err(backend)
     }
 
@@ -394,15 +383,13 @@ impl TenantStore for SqlStore {
     }
 
     async fn delete_token(&self, id: &TokenId) -> Result<(), TenantError> {
-        let mut tx = self.begin().await?;
         self.delete_by_id(
-            &mut tx,
+            &[],
             "DELETE FROM scim_tokens WHERE id = $1",
             "token",
             id.as_str(),
         )
-        .await?;
-        tx.commit().await.map_err(backend)
+        .await
     }
 }
 
@@ -422,16 +409,7 @@ impl LoginStateStore for SqlStore {
         .bind(nanos(state.expires_at))
         .execute(&self.pool)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                TenantError::Conflict {
-                    what: "login state",
-                    value: state.id.clone(),
-                }
-            } else {
-                backend(e)
-            }
-        })?;
+        .map_err(conflict_or_backend("login state", &state.id))?;
         Ok(())
     }
 

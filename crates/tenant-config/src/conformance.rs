@@ -674,70 +674,76 @@ pub async fn races(
             .put_login_state(&state(&id, now + Duration::minutes(5)))
             .await,
     );
-    let mut handles = Vec::new();
-    for _ in 0..tasks {
+    let taken = race(tasks, |_| {
         let (login, id) = (login.clone(), id.clone());
-        handles.push(tokio::spawn(async move {
-            login.take_login_state(&id, now).await
-        }));
-    }
-    let mut winners = 0;
-    for h in handles {
-        match h.await {
-            Ok(Ok(Some(_))) => winners += 1,
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) => panic!("take_login_state failed under contention: {e}"),
-            Err(e) => panic!("task: {e}"),
-        }
-    }
+        async move { login.take_login_state(&id, now).await }
+    })
+    .await;
+    let winners = count_wins(taken, |r| match r {
+        Ok(Some(_)) => true,
+        Ok(None) => false,
+        Err(e) => panic!("take_login_state failed under contention: {e}"),
+    });
     assert_eq!(winners, 1, "exactly one task takes the login state");
 
     let assertion = format!("_{}", uuid::Uuid::new_v4().simple());
-    let mut handles = Vec::new();
-    for _ in 0..tasks {
+    let accepted = race(tasks, |_| {
         let (replay, assertion) = (replay.clone(), assertion.clone());
-        handles.push(tokio::spawn(async move {
+        async move {
             replay
                 .accept_once("race-scope", &assertion, now + Duration::minutes(5), now)
                 .await
-        }));
-    }
-    let mut winners = 0;
-    for h in handles {
-        match h.await {
-            Ok(Ok(true)) => winners += 1,
-            Ok(Ok(false)) => {}
-            Ok(Err(e)) => panic!("accept_once failed under contention: {e}"),
-            Err(e) => panic!("task: {e}"),
         }
-    }
+    })
+    .await;
+    let winners = count_wins(accepted, |r| match r {
+        Ok(fresh) => fresh,
+        Err(e) => panic!("accept_once failed under contention: {e}"),
+    });
     assert_eq!(winners, 1, "exactly one task records the assertion id");
 
     let user_name = format!("race-{}@example.com", uuid::Uuid::new_v4().simple());
-    let mut handles = Vec::new();
-    for i in 0..tasks {
+    let inserted = race(tasks, |i| {
         let (scim, user_name) = (scim.clone(), user_name.clone());
-        handles.push(tokio::spawn(async move {
+        async move {
             let id = format!("race-user-{i}-{}", uuid::Uuid::new_v4().simple());
             let (resource, unique) = user(&id, &user_name, 1);
             scim.insert(&ResourceKind::User, resource, unique).await
-        }));
-    }
-    let mut winners = 0;
-    for h in handles {
-        match h.await {
-            Ok(Ok(())) => winners += 1,
-            Ok(Err(StoreError::Conflict { attribute, value })) => {
-                assert_eq!(
-                    (attribute.as_str(), value.as_str()),
-                    ("userName", user_name.as_str())
-                );
-            }
-            Ok(Err(e)) => panic!("insert failed under contention: {e}"),
-            Err(e) => panic!("task: {e}"),
         }
-    }
+    })
+    .await;
+    let winners = count_wins(inserted, |r| match r {
+        Ok(()) => true,
+        Err(StoreError::Conflict { attribute, value }) => {
+            assert_eq!(
+                (attribute.as_str(), value.as_str()),
+                ("userName", user_name.as_str())
+            );
+            false
+        }
+        Err(e) => panic!("insert failed under contention: {e}"),
+    });
     assert_eq!(winners, 1, "exactly one task creates the userName");
+}
+
+/// Spawns `tasks` tasks at once, task `i` running `task(i)`, and returns their results in
+/// task order; a task that panics fails the check.
+async fn race<T, Fut>(tasks: usize, task: impl Fn(usize) -> Fut) -> Vec<T>
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let handles: Vec<_> = (0..tasks).map(|i| tokio::spawn(task(i))).collect();
+    let mut results = Vec::with_capacity(tasks);
+    for h in handles {
+        results.push(h.await.unwrap_or_else(|e| panic!("task: {e}")));
+    }
+    results
+}
+
+/// How many of `results` `won` says won their race, in task order.
+fn count_wins<T>(results: Vec<T>, won: impl FnMut(T) -> bool) -> usize {
+    results.into_iter().map(won).filter(|w| *w).count()
 }
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

@@ -1,6 +1,8 @@
 //! Shared helpers for the scim-core integration tests: an in-process SCIM client.
 #![allow(missing_docs, dead_code, unreachable_pub)]
 
+pub mod tapped;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
