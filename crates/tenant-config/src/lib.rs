@@ -5,6 +5,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod id;
+pub mod login;
 pub mod memory;
 pub mod metadata;
 pub mod model;
@@ -18,6 +19,10 @@ pub use domain::DnsTxtResolver;
 pub use error::TenantError;
 pub use events::{Event, EventPublisher, EventRecord, EventSink, EventingStore};
 pub use id::{ConnectionId, DirectoryId, DomainName, OrganizationId, TokenId};
+pub use login::{
+    BrowserAction, LoginError, LoginFinished, LoginRequest, LoginService, LoginSettings,
+    LoginStart, SamlBinding, SsoProfile, SsoProtocol,
+};
 pub use memory::InMemoryTenantStore;
 pub use metadata::{HttpResponse, HttpTransport, MetadataRefresher};
 pub use model::{
