@@ -140,6 +140,9 @@ pub struct LoginRequest {
     pub login_hint: Option<String>,
     /// Ask the IdP to authenticate again (SAML `ForceAuthn`, OIDC `prompt=login`).
     pub force_authn: bool,
+    /// OIDC `max_age` in seconds: the ID token must then carry an `auth_time` no older;
+    /// ignored by SAML.
+    pub max_age: Option<i64>,
 }
 
 impl LoginRequest {

@@ -67,6 +67,7 @@ pub(super) async fn start(
     let options = AuthorizationOptions {
         login_hint: request.login_hint.clone(),
         prompt: request.force_authn.then(|| "login".to_owned()),
+        max_age: request.max_age,
         ..AuthorizationOptions::default()
     };
     let authorization = rp.authorization_request(&options).await?;

@@ -1,0 +1,1 @@
+../../../oidc-rp/tests/peers/oidc_provider.mjs
