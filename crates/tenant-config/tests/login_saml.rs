@@ -85,13 +85,34 @@ fn pysaml2(
     sp_cert: Option<&Identity>,
     email: &str,
 ) -> (Option<String>, String) {
+    pysaml2_with(
+        idp,
+        redirect_url,
+        json!({
+            "sp_cert": sp_cert.map(|s| &s.cert_path),
+            "name_id": email,
+            "identity": identity(email),
+        }),
+    )
+}
+
+/// [`pysaml2`] with the script's configuration keys of `overrides` replaced.
+fn pysaml2_with(
+    idp: &Identity,
+    redirect_url: Option<&str>,
+    overrides: Value,
+) -> (Option<String>, String) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.json");
-    let c = json!({
+    let mut c = json!({
         "key": idp.key_path, "cert": idp.cert_path, "idp": IDP, "sso_url": SSO, "sp": SP,
-        "acs": ACS, "sp_cert": sp_cert.map(|s| &s.cert_path), "redirect_url": redirect_url,
-        "name_id": email, "identity": identity(email), "place": "assertion",
+        "acs": ACS, "sp_cert": null, "redirect_url": redirect_url,
+        "name_id": "bjensen@example.com", "identity": identity("bjensen@example.com"),
+        "place": "assertion",
     });
+    for (k, v) in overrides.as_object().unwrap() {
+        c[k] = v.clone();
+    }
     std::fs::write(&config, c.to_string()).unwrap();
     let out: Value = serde_json::from_str(&python_script(
         "pysaml2_sso.py",
@@ -459,14 +480,8 @@ async fn a_state_is_refused_at_another_connection() {
 async fn signed_authn_requests_verify_at_pysaml2() {
     let (fx, idp, mut connection, service) = setup().await;
     let sp = Identity::rsa(2048, "sp");
-    let pem = String::from_utf8(sp.key.private_key_to_pem_pkcs8().unwrap()).unwrap();
-    let context = connection.secret_context("saml.sp_private_key");
-    let saml = saml_mut(&mut connection);
-    saml.sign_authn_requests = true;
-    saml.sp_key = Some(SpKeyPair {
-        certificate: TrustedCertificate::from_pem(&sp.cert_pem()).unwrap(),
-        private_key: fx.key.encrypt(&SecretString::new(pem), &context),
-    });
+    with_sp_key(&fx, &mut connection, &sp);
+    saml_mut(&mut connection).sign_authn_requests = true;
     fx.tenants
         .save_connection(&connection, time::OffsetDateTime::now_utc())
         .await
@@ -490,4 +505,108 @@ async fn signed_authn_requests_verify_at_pysaml2() {
         .await
         .unwrap();
     assert_eq!(done.profile.subject, "bjensen@example.com");
+}
+
+/// Starts a login, lets pysaml2 answer it with `overrides`, and finishes it.
+async fn round_trip(
+    service: &LoginService,
+    connection: &Connection,
+    idp: &Identity,
+    overrides: Value,
+) -> Result<tenant_config::LoginFinished, LoginError> {
+    let start = service
+        .start(&connection.id, &LoginRequest::default())
+        .await
+        .unwrap();
+    let (_, response) = pysaml2_with(idp, Some(redirect_url(&start)), overrides);
+    service
+        .finish_saml(
+            &connection.id,
+            &response,
+            Some(&start.state),
+            Some(start.browser_binding.expose_secret()),
+        )
+        .await
+}
+
+fn with_sp_key(fx: &Fixture, connection: &mut Connection, sp: &Identity) {
+    let pem = String::from_utf8(sp.key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    let context = connection.secret_context("saml.sp_private_key");
+    saml_mut(connection).sp_key = Some(SpKeyPair {
+        certificate: TrustedCertificate::from_pem(&sp.cert_pem()).unwrap(),
+        private_key: fx.key.encrypt(&SecretString::new(pem), &context),
+    });
+}
+
+#[tokio::test]
+async fn mapping_edge_cases_and_required_encryption() {
+    let (fx, idp, mut connection, service) = setup().await;
+
+    // Two different values in the mapped email attribute: no guessing which one counts.
+    let err = round_trip(
+        &service,
+        &connection,
+        &idp,
+        json!({"identity": {"mail": ["a@example.com", "b@example.com"]}}),
+    )
+    .await
+    .unwrap_err();
+    match err {
+        LoginError::AmbiguousAttribute {
+            field,
+            attribute,
+            count,
+        } => {
+            assert_eq!((field, attribute.as_str(), count), ("email", MAIL, 2));
+        }
+        other => panic!("expected AmbiguousAttribute, got {other:?}"),
+    }
+
+    // No email mapping: the NameID of the email format is the email.
+    saml_mut(&mut connection).attribute_mapping = AttributeMapping {
+        email: None,
+        given_name: None,
+        family_name: None,
+        groups: None,
+        extra: Default::default(),
+    };
+    fx.tenants
+        .save_connection(&connection, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let done = round_trip(
+        &service,
+        &connection,
+        &idp,
+        json!({"name_id": "nameid@example.com", "identity": {"mail": ["other@example.com"]}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.profile.email.as_deref(), Some("nameid@example.com"));
+    assert_eq!(done.profile.given_name, None);
+    assert!(done.profile.groups.is_empty());
+    assert_eq!(done.profile.raw[MAIL], json!(["other@example.com"]));
+
+    // Encryption required: a plain assertion is refused, an encrypted one is decrypted with
+    // the SP key stored (encrypted) on the connection.
+    let sp = Identity::rsa(2048, "sp");
+    with_sp_key(&fx, &mut connection, &sp);
+    saml_mut(&mut connection).require_encrypted_assertions = true;
+    fx.tenants
+        .save_connection(&connection, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let err = round_trip(&service, &connection, &idp, json!({}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LoginError::AssertionNotEncrypted), "{err:?}");
+    let done = round_trip(
+        &service,
+        &connection,
+        &idp,
+        json!({"sp_enc_cert": sp.cert_path}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.profile.email.as_deref(), Some("bjensen@example.com"));
 }

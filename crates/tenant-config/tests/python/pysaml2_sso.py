@@ -6,11 +6,12 @@ CONFIG.json: {"key": KEY.pem, "cert": CERT.pem, "idp": entity id, "sso_url": SSO
 "sp": SP entity id, "acs": ACS URL, "sp_cert": SP signing CERT.pem or null (then the
 request must carry a valid query signature), "redirect_url": the SP's redirect URL (null for an IdP-initiated Response),
 "name_id": NameID (email format), "identity": {attribute: [values]}, "place": "assertion",
-"response" or "both"}.
+"response" or "both", optional "sp_enc_cert": CERT.pem to encrypt the assertion to}.
 Prints a JSON object: {"request_id", "response"} with the Response's XML.
 """
 
 import json
+import os
 import sys
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +30,16 @@ SP_METADATA = """<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:meta
 </md:EntityDescriptor>"""
 
 
+def key_descriptor(use: str, cert_path: str) -> str:
+    with open(cert_path) as f:
+        pem = "".join(line for line in f.read().splitlines() if "-----" not in line)
+    return (
+        f'<md:KeyDescriptor use="{use}"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">'
+        f"<ds:X509Data><ds:X509Certificate>{pem}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+        "</md:KeyDescriptor>"
+    )
+
+
 def one(query: dict, name: str):
     return query[name][0] if name in query else None
 
@@ -38,13 +49,16 @@ def main() -> None:
         c = json.load(f)
     keys = ""
     if c["sp_cert"]:
-        with open(c["sp_cert"]) as f:
-            pem = "".join(line for line in f.read().splitlines() if "-----" not in line)
-        keys = (
-            '<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">'
-            f"<ds:X509Data><ds:X509Certificate>{pem}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
-            "</md:KeyDescriptor>"
-        )
+        keys += key_descriptor("signing", c["sp_cert"])
+    encrypt = {}
+    if c.get("sp_enc_cert"):
+        keys += key_descriptor("encryption", c["sp_enc_cert"])
+        encrypt["encrypt_assertion"] = True
+        # AES-256-CBC instead of pysaml2's 3DES default, as the saml-sp tests do.
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../../saml-sp/tests/python"))
+        from pysaml2_idp import use_aes256_cbc
+
+        use_aes256_cbc()
     config = IdPConfig()
     config.load(
         {
@@ -113,6 +127,7 @@ def main() -> None:
         sign_assertion=c["place"] in ("assertion", "both"),
         sign_alg=SIG_RSA_SHA256,
         digest_alg=DIGEST_SHA256,
+        **encrypt,
     )
     json.dump({"request_id": request_id, "response": str(response)}, sys.stdout)
 
