@@ -301,3 +301,22 @@ impl oidc_rp::Clock for ClockBridge {
         self.0.now().unix_timestamp()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_the_variant_in_snake_case() {
+        assert_eq!(reason(&oidc_rp::Error::UnknownState), "oidc.unknown_state");
+        assert_eq!(
+            reason(&oidc_rp::Error::NonceMismatch),
+            "oidc.nonce_mismatch"
+        );
+        assert_eq!(reason(&oidc_rp::Error::Config("x".into())), "oidc.config");
+        assert_eq!(
+            reason(&oidc_rp::Error::MissingClaim { claim: "sub" }),
+            "oidc.missing_claim"
+        );
+    }
+}
