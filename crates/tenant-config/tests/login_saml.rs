@@ -7,6 +7,8 @@ mod common;
 #[path = "../../saml-sp/tests/common/mod.rs"]
 mod saml_common;
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use common::Fixture;
@@ -15,8 +17,8 @@ use serde_json::{Value, json};
 use tenant_config::events::Event;
 use tenant_config::{
     AttributeMapping, BrowserAction, Connection, ConnectionId, LoginError, LoginRequest,
-    LoginService, LoginStart, Protocol, RedirectPolicy, SamlConnection, SecretString, SpKeyPair,
-    SsoProtocol, TenantError, TrustedCertificate,
+    LoginService, LoginSettings, LoginStart, Protocol, RedirectPolicy, SamlBinding, SamlConnection,
+    SecretString, SpKeyPair, SsoProtocol, TenantError, TrustedCertificate,
 };
 
 const IDP: &str = "https://idp.example.com/saml";
@@ -609,4 +611,47 @@ async fn mapping_edge_cases_and_required_encryption() {
     .await
     .unwrap();
     assert_eq!(done.profile.email.as_deref(), Some("bjensen@example.com"));
+}
+
+#[tokio::test]
+async fn post_binding_and_expired_states() {
+    let (fx, _idp, connection, _) = setup().await;
+    let mut settings = LoginSettings::default();
+    settings.saml_binding = SamlBinding::Post;
+    let start_at = time::OffsetDateTime::now_utc();
+    let service = fx
+        .service(RedirectPolicy::relative_only())
+        .with_settings(settings)
+        .with_clock(Arc::new(saml_sp::FixedClock(start_at)));
+    let start = service
+        .start(&connection.id, &LoginRequest::default())
+        .await
+        .unwrap();
+    let BrowserAction::PostForm(html) = &start.action else {
+        panic!("expected a POST form, got {:?}", start.action);
+    };
+    assert!(html.contains(&format!(r#"action="{SSO}""#)), "{html}");
+    assert!(
+        html.contains(&format!(r#"name="RelayState" value="{}""#, start.state)),
+        "{html}"
+    );
+    assert!(html.contains(r#"name="SAMLRequest""#));
+    assert_eq!(start.expires_at, start_at + time::Duration::minutes(10));
+
+    // Eleven minutes later the state has expired; the response is not even read.
+    let later = fx
+        .service(RedirectPolicy::relative_only())
+        .with_clock(Arc::new(saml_sp::FixedClock(
+            start_at + time::Duration::minutes(11),
+        )));
+    let err = later
+        .finish_saml(
+            &connection.id,
+            "PHg+",
+            Some(&start.state),
+            Some(start.browser_binding.expose_secret()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LoginError::UnknownState), "{err:?}");
 }

@@ -46,16 +46,17 @@ pub(super) async fn start(
     let connection = pending.connection;
     let mut authn = AuthnRequest::new(&saml.sp_entity_id, &saml.acs_url, &saml.sso_url, now)?;
     authn.force_authn = request.force_authn;
-    let key = sp_key(service, connection, saml)?;
-    let signing = if saml.sign_authn_requests {
-        let key = key.as_ref().ok_or_else(|| LoginError::Config {
-            connection: connection.id.clone(),
-            reason: "sign_authn_requests needs an SP key".into(),
-        })?;
-        Some((key, SignatureAlgorithm::RsaSha256))
+    let key = if saml.sign_authn_requests {
+        Some(
+            sp_key(service, connection, saml)?.ok_or_else(|| LoginError::Config {
+                connection: connection.id.clone(),
+                reason: "sign_authn_requests needs an SP key".into(),
+            })?,
+        )
     } else {
         None
     };
+    let signing = key.as_ref().map(|k| (k, SignatureAlgorithm::RsaSha256));
     let state = random_token();
     service
         .put_state(
