@@ -105,7 +105,7 @@ async fn code_flow_login_maps_the_claims_and_uses_its_state_once() {
     );
     let binding = start.browser_binding.expose_secret().to_owned();
     let done = service
-        .finish_oidc(callback.as_bytes(), Some(&binding))
+        .finish_oidc(Some(&conn.id), callback.as_bytes(), Some(&binding))
         .await
         .expect("finish");
     assert_eq!(done.return_to.as_deref(), Some("/app"));
@@ -136,7 +136,7 @@ async fn code_flow_login_maps_the_claims_and_uses_its_state_once() {
 
     // The same callback again: the state was taken.
     let again = service
-        .finish_oidc(callback.as_bytes(), Some(&binding))
+        .finish_oidc(Some(&conn.id), callback.as_bytes(), Some(&binding))
         .await
         .unwrap_err();
     assert!(matches!(again, LoginError::UnknownState), "{again:?}");
@@ -151,9 +151,10 @@ async fn code_flow_login_maps_the_claims_and_uses_its_state_once() {
                 subject: "alice".into(),
                 email: Some("alice@example.com".into()),
             },
+            // The state is gone, so only the callback's route names the connection.
             Event::LoginFailed {
                 organization: None,
-                connection: None,
+                connection: Some(conn.id.clone()),
                 reason: "login.unknown_state".into(),
             },
         ]
@@ -167,6 +168,23 @@ async fn oidc_logins_need_the_browser_binding_and_an_organization_domain() {
     let conn = connection(&fx, &op).await;
     let service = service(&fx);
 
+    // A state started for one connection is refused at another's callback.
+    let other = connection(&fx, &op).await;
+    let start = service
+        .start(&conn.id, &hint("bob", "/"))
+        .await
+        .expect("start");
+    let callback = authorize(&start).await;
+    let err = service
+        .finish_oidc(
+            Some(&other.id),
+            callback.as_bytes(),
+            Some(start.browser_binding.expose_secret()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LoginError::StateMismatch { .. }), "{err:?}");
+
     // A callback presented without the starting browser's binding is refused before the
     // code is exchanged.
     let start = service
@@ -175,7 +193,7 @@ async fn oidc_logins_need_the_browser_binding_and_an_organization_domain() {
         .expect("start");
     let callback = authorize(&start).await;
     let err = service
-        .finish_oidc(callback.as_bytes(), Some("another-browser"))
+        .finish_oidc(None, callback.as_bytes(), Some("another-browser"))
         .await
         .unwrap_err();
     assert!(matches!(err, LoginError::BrowserBinding), "{err:?}");
@@ -188,6 +206,7 @@ async fn oidc_logins_need_the_browser_binding_and_an_organization_domain() {
     let callback = authorize(&start).await;
     let err = service
         .finish_oidc(
+            None,
             callback.as_bytes(),
             Some(start.browser_binding.expose_secret()),
         )
@@ -211,11 +230,18 @@ async fn oidc_logins_need_the_browser_binding_and_an_organization_domain() {
             Event::LoginFailed {
                 reason, connection, ..
             } => {
-                assert_eq!(connection.as_ref(), Some(&conn.id));
+                assert!(connection.is_some());
                 Some(reason)
             }
             _ => None,
         })
         .collect();
-    assert_eq!(reasons, ["login.browser_binding", "login.email_domain"]);
+    assert_eq!(
+        reasons,
+        [
+            "login.state_mismatch",
+            "login.browser_binding",
+            "login.email_domain"
+        ]
+    );
 }

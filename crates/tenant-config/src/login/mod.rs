@@ -473,15 +473,24 @@ impl LoginService {
     /// Finishes an OIDC login from the callback's parameters (the query string or the
     /// `form_post` body, undecoded) and the browser binding cookie set at start.
     ///
+    /// `connection` is the connection whose redirect URI received the callback, when the
+    /// host routes callbacks per connection: the state must then have been started for it
+    /// (with a redirect URI per connection, this stops a code from one provider being
+    /// redeemed at another). `None` takes the connection from the state.
+    ///
     /// # Errors
     /// The [`LoginError`] of the first failed check; `LoginFailed` is published with it.
     pub async fn finish_oidc(
         &self,
+        connection: Option<&ConnectionId>,
         callback: &[u8],
         browser_binding: Option<&str>,
     ) -> Result<LoginFinished, LoginError> {
-        let mut known = Known::default();
-        let result = oidc::finish(self, &mut known, callback, browser_binding).await;
+        let mut known = Known {
+            organization: None,
+            connection: connection.cloned(),
+        };
+        let result = oidc::finish(self, &mut known, connection, callback, browser_binding).await;
         self.conclude(known, result).await
     }
 

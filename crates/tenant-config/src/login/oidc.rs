@@ -99,6 +99,7 @@ pub(super) async fn start(
 pub(super) async fn finish(
     service: &LoginService,
     known: &mut Known,
+    expected: Option<&ConnectionId>,
     callback: &[u8],
     browser_binding: Option<&str>,
 ) -> Result<LoginFinished, LoginError> {
@@ -121,6 +122,11 @@ pub(super) async fn finish(
             expected: format!("SAML connection {}", state.connection),
         });
     };
+    if expected.is_some_and(|c| *c != state.connection) {
+        return Err(LoginError::StateMismatch {
+            expected: format!("OIDC connection {}", state.connection),
+        });
+    }
     service.check_binding(&binding_sha256, browser_binding)?;
     let connection = service.enabled_connection(&state.connection).await?;
     let Protocol::Oidc(oidc) = &connection.protocol else {
