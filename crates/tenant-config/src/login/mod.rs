@@ -633,12 +633,19 @@ impl LoginService {
         result: Result<LoginFinished, LoginError>,
     ) -> Result<LoginFinished, LoginError> {
         let event = match &result {
-            Ok(done) => Event::LoginSucceeded {
-                organization: done.profile.organization.clone(),
-                connection: done.profile.connection.clone(),
-                subject: done.profile.subject.clone(),
-                email: done.profile.email.clone(),
-            },
+            Ok(done) => {
+                tracing::debug!(
+                    organization = %done.profile.organization,
+                    connection = %done.profile.connection,
+                    "login accepted"
+                );
+                Event::LoginSucceeded {
+                    organization: done.profile.organization.clone(),
+                    connection: done.profile.connection.clone(),
+                    subject: done.profile.subject.clone(),
+                    email: done.profile.email.clone(),
+                }
+            }
             Err(e) => {
                 tracing::warn!(
                     organization = ?known.organization,
