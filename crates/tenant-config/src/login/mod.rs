@@ -13,10 +13,10 @@
 //! organization's verified domains on the email, and publish `LoginSucceeded` or
 //! `LoginFailed`.
 //!
-//! The protocol adapters are [`saml`] and [`oidc`]: each is the only place that touches its
-//! protocol crate.
+//! The protocol adapters are the modules `saml` and `oidc`: each is the only place that
+//! touches its protocol crate.
 
-pub mod oidc;
+mod oidc;
 pub mod saml;
 
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! The SAML side of the orchestration: the AuthnRequest from a connection's settings, and
 //! the `saml-sp` stores bridged to the tenant stores.
 //!
-//! - [`TakenRequest`] is the `saml_sp::RequestStore` of one finishing login: the request id
+//! - `TakenRequest` is the `saml_sp::RequestStore` of one finishing login: the request id
 //!   recorded in the login state that was just taken from the tenant [`LoginStateStore`]
 //!   (so one-time use is the tenant store's, across nodes with `gatehouse-store-sql`); a
 //!   Response must answer exactly that request.
