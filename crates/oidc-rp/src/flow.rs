@@ -146,8 +146,10 @@ pub struct AuthorizationOptions {
     pub extra_scopes: Vec<String>,
 }
 
-/// What is kept between the redirect to the provider and the callback.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What is kept between the redirect to the provider and the callback. `Debug` shows only
+/// the issuer, client id, `max_age` and creation time; the `nonce` and the PKCE verifier are
+/// redacted.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct PendingLogin {
     /// The issuer the login was started with.
     pub issuer: String,
@@ -163,6 +165,30 @@ pub struct PendingLogin {
     pub created_at: i64,
 }
 
+impl fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingLogin")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("nonce", &REDACTED)
+            .field("pkce_verifier", &REDACTED)
+            .field("max_age", &self.max_age)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// Shown in place of a secret by the manual `Debug` implementations.
+struct Redacted;
+
+const REDACTED: Redacted = Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 /// Storage of pending logins, keyed by `state`. `take` must remove atomically: a state is
 /// consumed once, also under concurrent callbacks.
 #[async_trait]
@@ -173,11 +199,25 @@ pub trait LoginStateStore: Send + Sync {
     async fn take(&self, state: &str) -> Result<Option<PendingLogin>>;
 }
 
-/// An in-process [`LoginStateStore`], bounded in size.
-#[derive(Debug)]
+/// An in-process [`LoginStateStore`], bounded in size. `Debug` shows the number of entries,
+/// never a `state` or a pending login.
 pub struct InMemoryLoginStateStore {
     logins: Mutex<HashMap<String, PendingLogin>>,
     max_entries: usize,
+}
+
+impl fmt::Debug for InMemoryLoginStateStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let len = self
+            .logins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        f.debug_struct("InMemoryLoginStateStore")
+            .field("entries", &len)
+            .field("max_entries", &self.max_entries)
+            .finish()
+    }
 }
 
 impl Default for InMemoryLoginStateStore {
@@ -223,8 +263,9 @@ impl LoginStateStore for InMemoryLoginStateStore {
     }
 }
 
-/// The redirect that starts a login.
-#[derive(Debug, Clone)]
+/// The redirect that starts a login. `Debug` shows the endpoint without its query (which
+/// carries the `state` and `nonce`) and redacts the `state`.
+#[derive(Clone)]
 pub struct AuthorizationRequest {
     /// Where to send the browser.
     pub url: Url,
@@ -232,10 +273,36 @@ pub struct AuthorizationRequest {
     pub state: String,
 }
 
-/// The parameters of the callback, from the query string or the `form_post` body.
-#[derive(Debug, Clone, Default)]
+impl fmt::Debug for AuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationRequest")
+            .field("endpoint", &endpoint_without_query(&self.url))
+            .field("state", &REDACTED)
+            .finish()
+    }
+}
+
+/// The parameters of the callback, from the query string or the `form_post` body. `Debug`
+/// shows the parameter names and the values of `iss` and `error` only: `code`, `state` and
+/// anything else the provider added are redacted.
+#[derive(Clone, Default)]
 pub struct CallbackParams {
     params: HashMap<String, String>,
+}
+
+impl fmt::Debug for CallbackParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&str> = self.params.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        let mut map = f.debug_map();
+        for name in names {
+            match (name, self.params.get(name)) {
+                ("iss" | "error", Some(value)) => map.entry(&name, value),
+                _ => map.entry(&name, &REDACTED),
+            };
+        }
+        map.finish()
+    }
 }
 
 impl CallbackParams {
@@ -314,10 +381,20 @@ pub struct UserInfo {
     pub merged: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct IdTokenField {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
+}
+
+// `oauth2` requires `Debug` of the token response's extra fields; the raw ID token is a
+// bearer credential (an `id_token_hint`), so it is redacted.
+impl fmt::Debug for IdTokenField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdTokenField")
+            .field("id_token", &self.id_token.as_ref().map(|_| REDACTED))
+            .finish()
+    }
 }
 
 impl oauth2::ExtraTokenFields for IdTokenField {}
@@ -761,9 +838,109 @@ fn token_error(e: RequestTokenError<Error, BasicErrorResponse>) -> Error {
     }
 }
 
+/// The scheme, host, port and path of a URL: what may be logged of a request URL whose query
+/// carries secrets.
+fn endpoint_without_query(url: &Url) -> String {
+    format!("{}{}", url.origin().ascii_serialization(), url.path())
+}
+
 /// `bytes` random bytes from OpenSSL's CSPRNG, base64url.
 fn random_token(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
     openssl::rand::rand_bytes(&mut buf)?;
     Ok(URL_SAFE_NO_PAD.encode(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NONCE: &str = "nonce-value-7f3a";
+    const VERIFIER: &str = "pkce-verifier-value-91bc";
+    const STATE: &str = "state-value-c04e";
+    const CODE: &str = "code-value-5d21";
+
+    fn pending() -> PendingLogin {
+        PendingLogin {
+            issuer: "https://op.example.com".into(),
+            client_id: "client-1".into(),
+            nonce: NONCE.into(),
+            pkce_verifier: VERIFIER.into(),
+            max_age: Some(300),
+            created_at: 1_800_000_000,
+        }
+    }
+
+    fn assert_hidden(debug: &str, secrets: &[&str]) {
+        for secret in secrets {
+            assert!(!debug.contains(secret), "{secret} shows in {debug}");
+        }
+    }
+
+    #[test]
+    fn pending_login_debug_hides_nonce_and_verifier() {
+        let debug = format!("{:?}", pending());
+        assert_hidden(&debug, &[NONCE, VERIFIER]);
+        assert!(debug.contains("client-1"), "{debug}");
+        assert!(debug.contains("[redacted]"), "{debug}");
+    }
+
+    #[tokio::test]
+    async fn in_memory_store_debug_hides_states_and_logins() {
+        let store = InMemoryLoginStateStore::default();
+        store.save(STATE, pending()).await.expect("save");
+        let debug = format!("{store:?}");
+        assert_hidden(&debug, &[STATE, NONCE, VERIFIER]);
+        assert!(debug.contains("entries: 1"), "{debug}");
+    }
+
+    #[test]
+    fn callback_params_debug_hides_code_and_state() {
+        let params = CallbackParams::parse(
+            format!("code={CODE}&state={STATE}&iss=https%3A%2F%2Fop.example.com").as_bytes(),
+        )
+        .expect("parse");
+        let debug = format!("{params:?}");
+        assert_hidden(&debug, &[CODE, STATE]);
+        assert!(debug.contains("https://op.example.com"), "{debug}");
+        assert!(debug.contains("\"code\""), "{debug}");
+    }
+
+    #[test]
+    fn authorization_request_debug_hides_state_and_query() {
+        let url = Url::parse(&format!(
+            "https://op.example.com/authorize?state={STATE}&nonce={NONCE}&code_challenge=cc"
+        ))
+        .expect("url");
+        let request = AuthorizationRequest {
+            url,
+            state: STATE.into(),
+        };
+        let debug = format!("{request:?}");
+        assert_hidden(&debug, &[STATE, NONCE]);
+        assert!(
+            debug.contains("https://op.example.com/authorize"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn token_response_and_token_set_debug_hide_tokens() {
+        let response: OidcTokenResponse = serde_json::from_str(
+            r#"{"access_token":"AT-9d8c","token_type":"Bearer","refresh_token":"RT-77e1",
+                "id_token":"IDT-4b2a","expires_in":300}"#,
+        )
+        .expect("token response");
+        let secrets = ["AT-9d8c", "RT-77e1", "IDT-4b2a"];
+        assert_hidden(&format!("{response:?}"), &secrets);
+        let tokens = token_set(&response);
+        assert_eq!(
+            tokens.id_token.as_ref().map(Secret::expose),
+            Some("IDT-4b2a")
+        );
+        assert_hidden(&format!("{tokens:?}"), &secrets);
+        let auth = ClientAuth::ClientSecretPost(Secret::new("client-secret-31f0"));
+        let client = ClientConfig::new("client-1", auth, "https://rp.example.com/cb");
+        assert_hidden(&format!("{client:?}"), &["client-secret-31f0"]);
+    }
 }

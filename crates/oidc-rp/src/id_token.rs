@@ -255,11 +255,18 @@ impl<'a> RawClaims<'a> {
     }
 }
 
-/// A token whose signature verified, claims not yet checked.
-#[derive(Debug)]
+/// A token whose signature verified, claims not yet checked. `Debug` shows the header only.
 pub(crate) struct VerifiedJws {
     pub(crate) header: Header,
     pub(crate) payload: String,
+}
+
+impl std::fmt::Debug for VerifiedJws {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedJws")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Parses `token` and checks its signature: HMAC with the client secret when allowed,
