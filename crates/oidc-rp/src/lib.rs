@@ -25,5 +25,7 @@ pub use id_token::{
 pub use jwk::{Jwk, JwkSet, VerifyingKey};
 pub use jws::Algorithm;
 pub use logout::{LogoutTokenClaims, end_session_url, validate_logout_token};
-pub use provider::{MetadataSource, Provider, ProviderConfig, ProviderMetadata, discover};
+pub use provider::{
+    MetadataSource, Provider, ProviderConfig, ProviderMetadata, discover, discover_with,
+};
 pub use secret::Secret;
