@@ -251,6 +251,25 @@ pub enum Error {
     /// The callback's `state` matches no pending login (unknown, expired or already used).
     #[error("unknown, expired or already used state")]
     UnknownState,
+    /// The callback came without the browser binding value (the cookie set when the login
+    /// started); the pending login was not touched.
+    #[error("callback without the browser binding of the login (cookie missing)")]
+    MissingBrowserBinding,
+    /// The browser binding presented is not the one of the login the `state` names: the
+    /// callback comes from another browser. The pending login stays in place.
+    #[error("browser binding does not match the login's state (another browser)")]
+    BrowserBindingMismatch,
+    /// The `state` names a login started by another connection (issuer or client id); the
+    /// pending login stays in place for its own connection.
+    #[error(
+        "state belongs to a login of another connection, not issuer {issuer:?} client {client_id:?}"
+    )]
+    StateForOtherConnection {
+        /// The issuer of the connection that received the callback.
+        issuer: String,
+        /// The client id of the connection that received the callback.
+        client_id: String,
+    },
     /// RFC 9207: the callback's `iss` is not the issuer, or is missing though the provider
     /// advertises it.
     #[error("callback iss check failed: expected {expected:?}, got {actual:?}")]

@@ -163,6 +163,9 @@ pub struct PendingLogin {
     pub max_age: Option<i64>,
     /// When the login started (seconds since the epoch).
     pub created_at: i64,
+    /// SHA-256 (base64url) of the browser binding value handed to the host with the
+    /// authorization request; the store never holds the value itself.
+    pub browser_binding_hash: String,
 }
 
 impl fmt::Debug for PendingLogin {
@@ -174,6 +177,7 @@ impl fmt::Debug for PendingLogin {
             .field("pkce_verifier", &REDACTED)
             .field("max_age", &self.max_age)
             .field("created_at", &self.created_at)
+            .field("browser_binding_hash", &REDACTED)
             .finish()
     }
 }
@@ -189,14 +193,26 @@ impl fmt::Debug for Redacted {
     }
 }
 
-/// Storage of pending logins, keyed by `state`. `take` must remove atomically: a state is
-/// consumed once, also under concurrent callbacks.
+/// The check [`LoginStateStore::take_if`] runs on a pending login before removing it.
+pub type TakeCheck<'a> = &'a (dyn Fn(&PendingLogin) -> Result<()> + Send + Sync);
+
+/// Storage of pending logins, keyed by `state`. `take_if` must check and remove atomically:
+/// a state is consumed once, also under concurrent callbacks.
 #[async_trait]
 pub trait LoginStateStore: Send + Sync {
     /// Stores a pending login under `state`.
     async fn save(&self, state: &str, login: PendingLogin) -> Result<()>;
-    /// Removes and returns the pending login stored under `state`.
-    async fn take(&self, state: &str) -> Result<Option<PendingLogin>>;
+
+    /// Runs `check` on the pending login stored under `state`: when it passes, the login is
+    /// removed and returned; when it fails, the login stays stored and the check's error is
+    /// returned (so a callback with someone else's `state` but not their browser binding
+    /// cannot burn their login). `Ok(None)` when nothing is stored under `state`.
+    async fn take_if(&self, state: &str, check: TakeCheck<'_>) -> Result<Option<PendingLogin>>;
+
+    /// Removes and returns the pending login stored under `state`, unconditionally.
+    async fn take(&self, state: &str) -> Result<Option<PendingLogin>> {
+        self.take_if(state, &|_| Ok(())).await
+    }
 }
 
 /// An in-process [`LoginStateStore`], bounded in size. `Debug` shows the number of entries,
@@ -254,23 +270,28 @@ impl LoginStateStore for InMemoryLoginStateStore {
         Ok(())
     }
 
-    async fn take(&self, state: &str) -> Result<Option<PendingLogin>> {
-        Ok(self
-            .logins
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(state))
+    async fn take_if(&self, state: &str, check: TakeCheck<'_>) -> Result<Option<PendingLogin>> {
+        let mut logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
+        match logins.get(state) {
+            None => return Ok(None),
+            Some(login) => check(login)?,
+        }
+        Ok(logins.remove(state))
     }
 }
 
 /// The redirect that starts a login. `Debug` shows the endpoint without its query (which
-/// carries the `state` and `nonce`) and redacts the `state`.
+/// carries the `state` and `nonce`) and redacts the `state` and the browser binding.
 #[derive(Clone)]
 pub struct AuthorizationRequest {
     /// Where to send the browser.
     pub url: Url,
-    /// The `state` (also in the URL), for binding to the browser session if the host wants.
+    /// The `state` (also in the URL).
     pub state: String,
+    /// The browser binding: the host must set it in a cookie of the browser it redirects
+    /// (`HttpOnly`, `Secure`; see the crate docs for `SameSite`) and pass it back to
+    /// [`RelyingParty::handle_callback`]. Only its hash is stored with the pending login.
+    pub browser_binding: Secret,
 }
 
 impl fmt::Debug for AuthorizationRequest {
@@ -278,6 +299,7 @@ impl fmt::Debug for AuthorizationRequest {
         f.debug_struct("AuthorizationRequest")
             .field("endpoint", &endpoint_without_query(&self.url))
             .field("state", &REDACTED)
+            .field("browser_binding", &self.browser_binding)
             .finish()
     }
 }
@@ -529,8 +551,10 @@ impl RelyingParty {
         sign_compact(*alg, &key.0, kid.as_deref(), &claims).map(Some)
     }
 
-    /// Starts a login: a fresh `state`, `nonce` and PKCE verifier are stored, and the URL
-    /// of the authorization request is returned.
+    /// Starts a login: a fresh `state`, `nonce`, PKCE verifier and browser binding are made,
+    /// the pending login is stored under the `state` (with the hash of the binding), and the
+    /// URL of the authorization request and the binding value are returned. The host sets the
+    /// binding in a cookie and passes it to [`RelyingParty::handle_callback`].
     pub async fn authorization_request(
         &self,
         options: &AuthorizationOptions,
@@ -539,6 +563,7 @@ impl RelyingParty {
         let state = random_token(32)?;
         let nonce = random_token(32)?;
         let verifier = PkceCodeVerifier::new(random_token(32)?);
+        let browser_binding = random_token(32)?;
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
 
         let state_for_url = state.clone();
@@ -576,33 +601,77 @@ impl RelyingParty {
             pkce_verifier: verifier.secret().clone(),
             max_age: options.max_age,
             created_at: self.provider.clock().now(),
+            browser_binding_hash: binding_hash(&browser_binding),
         };
         self.store.save(&state, pending).await?;
         tracing::debug!(issuer = %self.provider.issuer(), "authorization request created");
-        Ok(AuthorizationRequest { url, state })
+        Ok(AuthorizationRequest {
+            url,
+            state,
+            browser_binding: Secret::new(browser_binding),
+        })
     }
 
-    /// Completes a login from the callback's parameters: the `state` is consumed (also when
-    /// the provider sent an error), the RFC 9207 `iss` is checked, the code is exchanged and
-    /// the ID token validated.
-    pub async fn handle_callback(&self, params: &CallbackParams) -> Result<Login> {
-        let result = self.handle_callback_inner(params).await;
+    /// Completes a login from the callback's parameters and the browser binding the host
+    /// read from the cookie it set ([`AuthorizationRequest::browser_binding`]).
+    ///
+    /// The checks run in this order: a missing binding is [`Error::MissingBrowserBinding`]
+    /// (the store is not touched); a `state` of a login started by another connection is
+    /// [`Error::StateForOtherConnection`] and a binding that is not the login's is
+    /// [`Error::BrowserBindingMismatch`], and both leave the pending login in place, so a
+    /// third party holding someone's `state` cannot burn their login. Once those pass, the
+    /// `state` is consumed (exactly once, also when the provider sent an error or a later
+    /// check fails), the login's age, the RFC 9207 `iss` and the error response are checked,
+    /// the code is exchanged and the ID token validated.
+    pub async fn handle_callback(
+        &self,
+        params: &CallbackParams,
+        browser_binding: Option<&str>,
+    ) -> Result<Login> {
+        let result = self.handle_callback_inner(params, browser_binding).await;
         if let Err(e) = &result {
             tracing::warn!(issuer = %self.provider.issuer(), client_id = %self.client.client_id, error = %e, "OIDC login rejected");
         }
         result
     }
 
-    async fn handle_callback_inner(&self, params: &CallbackParams) -> Result<Login> {
+    async fn handle_callback_inner(
+        &self,
+        params: &CallbackParams,
+        browser_binding: Option<&str>,
+    ) -> Result<Login> {
         let state = params
             .get("state")
             .ok_or(Error::MissingParameter("state"))?;
-        let pending = self.store.take(state).await?.ok_or(Error::UnknownState)?;
+        let binding = browser_binding
+            .filter(|b| !b.is_empty())
+            .ok_or(Error::MissingBrowserBinding)?;
+        let presented = binding_hash(binding);
+        let issuer = self.provider.issuer();
+        let client_id = self.client.client_id.as_str();
+        let check = |pending: &PendingLogin| {
+            if pending.issuer != issuer || pending.client_id != client_id {
+                return Err(Error::StateForOtherConnection {
+                    issuer: issuer.to_owned(),
+                    client_id: client_id.to_owned(),
+                });
+            }
+            // Both are base64url SHA-256 digests of 43 characters; the length check only
+            // guards against a malformed stored value.
+            let stored = pending.browser_binding_hash.as_bytes();
+            if stored.len() != presented.len() || !openssl::memcmp::eq(stored, presented.as_bytes())
+            {
+                return Err(Error::BrowserBindingMismatch);
+            }
+            Ok(())
+        };
+        let pending = self
+            .store
+            .take_if(state, &check)
+            .await?
+            .ok_or(Error::UnknownState)?;
         let now = self.provider.clock().now();
-        if pending.issuer != self.provider.issuer()
-            || pending.client_id != self.client.client_id
-            || now.saturating_sub(pending.created_at) > self.client.login_ttl_secs
-        {
+        if now.saturating_sub(pending.created_at) > self.client.login_ttl_secs {
             return Err(Error::UnknownState);
         }
 
@@ -838,6 +907,11 @@ fn token_error(e: RequestTokenError<Error, BasicErrorResponse>) -> Error {
     }
 }
 
+/// The stored form of a browser binding value: SHA-256, base64url.
+fn binding_hash(binding: &str) -> String {
+    URL_SAFE_NO_PAD.encode(openssl::sha::sha256(binding.as_bytes()))
+}
+
 /// The scheme, host, port and path of a URL: what may be logged of a request URL whose query
 /// carries secrets.
 fn endpoint_without_query(url: &Url) -> String {
@@ -868,6 +942,7 @@ mod tests {
             pkce_verifier: VERIFIER.into(),
             max_age: Some(300),
             created_at: 1_800_000_000,
+            browser_binding_hash: binding_hash("binding-value-0d9e"),
         }
     }
 
@@ -880,7 +955,10 @@ mod tests {
     #[test]
     fn pending_login_debug_hides_nonce_and_verifier() {
         let debug = format!("{:?}", pending());
-        assert_hidden(&debug, &[NONCE, VERIFIER]);
+        assert_hidden(
+            &debug,
+            &[NONCE, VERIFIER, &binding_hash("binding-value-0d9e")],
+        );
         assert!(debug.contains("client-1"), "{debug}");
         assert!(debug.contains("[redacted]"), "{debug}");
     }
@@ -915,9 +993,10 @@ mod tests {
         let request = AuthorizationRequest {
             url,
             state: STATE.into(),
+            browser_binding: Secret::new("binding-value-0d9e"),
         };
         let debug = format!("{request:?}");
-        assert_hidden(&debug, &[STATE, NONCE]);
+        assert_hidden(&debug, &[STATE, NONCE, "binding-value-0d9e"]);
         assert!(
             debug.contains("https://op.example.com/authorize"),
             "{debug}"

@@ -16,7 +16,7 @@ pub use error::{Error, Result};
 pub use flow::{
     AuthorizationOptions, AuthorizationRequest, CallbackParams, ClientAuth, ClientConfig,
     InMemoryLoginStateStore, Login, LoginStateStore, PendingLogin, RelyingParty, ResponseMode,
-    SigningKey, TokenSet, UserInfo,
+    SigningKey, TakeCheck, TokenSet, UserInfo,
 };
 pub use http::{HttpClient, HttpRequest, HttpResponse};
 pub use id_token::{

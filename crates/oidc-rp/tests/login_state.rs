@@ -13,6 +13,7 @@ fn pending(created_at: i64) -> PendingLogin {
         pkce_verifier: "v".into(),
         max_age: None,
         created_at,
+        browser_binding_hash: "h".into(),
     }
 }
 
