@@ -334,6 +334,17 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A recent discovery or JWKS fetch of this issuer failed; no request is sent until the
+    /// back-off has passed.
+    #[error("{what} fetch failed {failures} time(s) in a row; next attempt in {retry_in_secs}s")]
+    FetchBackoff {
+        /// `discovery` or `jwks_uri`.
+        what: &'static str,
+        /// Consecutive failures so far.
+        failures: u32,
+        /// Seconds until the next attempt is allowed.
+        retry_in_secs: i64,
+    },
     /// The HTTP exchange failed.
     #[error("HTTP: {0}")]
     Http(String),

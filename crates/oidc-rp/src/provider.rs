@@ -214,6 +214,14 @@ pub struct ProviderConfig {
     /// (with the code, the client secret or an access token) to its own host. Only for a
     /// provider deliberately reached through a local proxy.
     pub insecure_allow_http_loopback_endpoints: bool,
+    /// After a failed discovery or JWKS fetch, how long the next attempt of that fetch waits,
+    /// in seconds (default 5); each further consecutive failure doubles the wait up to
+    /// [`ProviderConfig::fetch_failure_backoff_max_secs`]. Meanwhile callers get
+    /// [`Error::FetchBackoff`] without a request, so a failing provider is not hammered by
+    /// every login.
+    pub fetch_failure_backoff_secs: i64,
+    /// The longest wait after consecutive failed fetches, in seconds (default 300).
+    pub fetch_failure_backoff_max_secs: i64,
 }
 
 impl ProviderConfig {
@@ -226,6 +234,8 @@ impl ProviderConfig {
             jwks_ttl_secs: 3600,
             unknown_kid_refetch_secs: 60,
             insecure_allow_http_loopback_endpoints: false,
+            fetch_failure_backoff_secs: 5,
+            fetch_failure_backoff_max_secs: 300,
         }
     }
 
@@ -244,6 +254,38 @@ struct Cache {
     jwks: Option<(Arc<JwkSet>, i64)>,
     last_unknown_kid_refetch: Option<i64>,
     jwks_fetches: u64,
+    metadata_failures: Failures,
+    jwks_failures: Failures,
+}
+
+/// The consecutive failures of one fetch and when the last one happened.
+#[derive(Debug, Default, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: i64,
+}
+
+/// Which fetch a back-off applies to.
+#[derive(Debug, Clone, Copy)]
+enum Fetch {
+    Discovery,
+    Jwks,
+}
+
+impl Fetch {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Discovery => "discovery",
+            Self::Jwks => "jwks_uri",
+        }
+    }
+
+    fn failures(self, cache: &mut Cache) -> &mut Failures {
+        match self {
+            Self::Discovery => &mut cache.metadata_failures,
+            Self::Jwks => &mut cache.jwks_failures,
+        }
+    }
 }
 
 /// A provider's metadata and keys, shared by every login of its connections.
@@ -310,7 +352,8 @@ impl Provider {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The provider metadata, from the cache or freshly discovered.
+    /// The provider metadata, from the cache or freshly discovered. After a failed
+    /// discovery, [`Error::FetchBackoff`] until the back-off has passed.
     pub async fn metadata(&self) -> Result<Arc<ProviderMetadata>> {
         let now = self.clock.now();
         if let Some((metadata, fetched)) = &self.lock().metadata
@@ -318,19 +361,64 @@ impl Provider {
         {
             return Ok(metadata.clone());
         }
-        let metadata = Arc::new(
-            discover_with(
-                self.http.as_ref(),
-                &self.config.issuer,
-                self.config.insecure_allow_http_loopback_endpoints,
-            )
-            .await?,
-        );
+        self.check_backoff(Fetch::Discovery)?;
+        let fetched = discover_with(
+            self.http.as_ref(),
+            &self.config.issuer,
+            self.config.insecure_allow_http_loopback_endpoints,
+        )
+        .await;
+        let metadata = Arc::new(self.record(Fetch::Discovery, fetched)?);
         self.lock().metadata = Some((metadata.clone(), now));
         Ok(metadata)
     }
 
-    /// The JWKS, from the cache or freshly fetched.
+    /// [`Error::FetchBackoff`] while the last failure of `fetch` is more recent than its
+    /// back-off.
+    fn check_backoff(&self, fetch: Fetch) -> Result<()> {
+        let now = self.clock.now();
+        let failures = *fetch.failures(&mut self.lock());
+        if failures.count == 0 {
+            return Ok(());
+        }
+        // base * 2^(count - 1), capped; the shift is bounded so it cannot overflow.
+        let doubling = 1i64 << failures.count.saturating_sub(1).min(30);
+        let wait = self
+            .config
+            .fetch_failure_backoff_secs
+            .max(0)
+            .saturating_mul(doubling)
+            .min(self.config.fetch_failure_backoff_max_secs.max(0));
+        let elapsed = now.saturating_sub(failures.last);
+        if elapsed < wait {
+            return Err(Error::FetchBackoff {
+                what: fetch.name(),
+                failures: failures.count,
+                retry_in_secs: wait - elapsed,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records the outcome of a fetch: a failure starts or lengthens the back-off, a success
+    /// ends it.
+    fn record<T>(&self, fetch: Fetch, outcome: Result<T>) -> Result<T> {
+        let now = self.clock.now();
+        let mut cache = self.lock();
+        let failures = fetch.failures(&mut cache);
+        match &outcome {
+            Ok(_) => *failures = Failures::default(),
+            Err(e) => {
+                failures.count = failures.count.saturating_add(1);
+                failures.last = now;
+                tracing::warn!(issuer = %self.config.issuer, fetch = fetch.name(), failures = failures.count, error = %e, "provider fetch failed, backing off");
+            }
+        }
+        outcome
+    }
+
+    /// The JWKS, from the cache or freshly fetched. After a failed fetch,
+    /// [`Error::FetchBackoff`] until the back-off has passed.
     pub async fn jwks(&self) -> Result<Arc<JwkSet>> {
         let now = self.clock.now();
         if let Some((jwks, fetched)) = &self.lock().jwks
@@ -343,15 +431,17 @@ impl Provider {
 
     async fn fetch_jwks(&self) -> Result<Arc<JwkSet>> {
         let metadata = self.metadata().await?;
-        let body = get_json_body(
+        self.check_backoff(Fetch::Jwks)?;
+        let fetched = get_json_body(
             self.http.as_ref(),
             &metadata.jwks_uri,
             "jwks_uri",
             MAX_JWKS_LEN,
             None,
         )
-        .await?;
-        let jwks = Arc::new(JwkSet::from_json(&body)?);
+        .await
+        .and_then(|body| JwkSet::from_json(&body));
+        let jwks = Arc::new(self.record(Fetch::Jwks, fetched)?);
         let now = self.clock.now();
         let mut cache = self.lock();
         cache.jwks = Some((jwks.clone(), now));
