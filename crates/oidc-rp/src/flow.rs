@@ -6,9 +6,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use oauth2::basic::{
@@ -29,6 +28,8 @@ use crate::error::{Error, Result};
 use crate::http::{OAuth2Http, get_json_body};
 use crate::id_token::{Expectations, IdTokenClaims, ValidationConfig};
 use crate::jws::{Algorithm, sign_compact};
+use crate::login_state::REDACTED;
+pub use crate::login_state::{InMemoryLoginStateStore, LoginStateStore, PendingLogin, TakeCheck};
 use crate::logout::{LogoutTokenClaims, end_session_url};
 use crate::provider::Provider;
 use crate::secret::Secret;
@@ -144,140 +145,6 @@ pub struct AuthorizationOptions {
     pub acr_values: Option<String>,
     /// Scopes added to the client's for this login.
     pub extra_scopes: Vec<String>,
-}
-
-/// What is kept between the redirect to the provider and the callback. `Debug` shows only
-/// the issuer, client id, `max_age` and creation time; the `nonce` and the PKCE verifier are
-/// redacted.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct PendingLogin {
-    /// The issuer the login was started with.
-    pub issuer: String,
-    /// The client id the login was started with.
-    pub client_id: String,
-    /// The `nonce` sent.
-    pub nonce: String,
-    /// The PKCE code verifier.
-    pub pkce_verifier: String,
-    /// The `max_age` sent.
-    pub max_age: Option<i64>,
-    /// When the login started (seconds since the epoch).
-    pub created_at: i64,
-    /// SHA-256 (base64url) of the browser binding value handed to the host with the
-    /// authorization request; the store never holds the value itself.
-    pub browser_binding_hash: String,
-}
-
-impl fmt::Debug for PendingLogin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PendingLogin")
-            .field("issuer", &self.issuer)
-            .field("client_id", &self.client_id)
-            .field("nonce", &REDACTED)
-            .field("pkce_verifier", &REDACTED)
-            .field("max_age", &self.max_age)
-            .field("created_at", &self.created_at)
-            .field("browser_binding_hash", &REDACTED)
-            .finish()
-    }
-}
-
-/// Shown in place of a secret by the manual `Debug` implementations.
-struct Redacted;
-
-const REDACTED: Redacted = Redacted;
-
-impl fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-/// The check [`LoginStateStore::take_if`] runs on a pending login before removing it.
-pub type TakeCheck<'a> = &'a (dyn Fn(&PendingLogin) -> Result<()> + Send + Sync);
-
-/// Storage of pending logins, keyed by `state`. `take_if` must check and remove atomically:
-/// a state is consumed once, also under concurrent callbacks.
-#[async_trait]
-pub trait LoginStateStore: Send + Sync {
-    /// Stores a pending login under `state`.
-    async fn save(&self, state: &str, login: PendingLogin) -> Result<()>;
-
-    /// Runs `check` on the pending login stored under `state`: when it passes, the login is
-    /// removed and returned; when it fails, the login stays stored and the check's error is
-    /// returned (so a callback with someone else's `state` but not their browser binding
-    /// cannot burn their login). `Ok(None)` when nothing is stored under `state`.
-    async fn take_if(&self, state: &str, check: TakeCheck<'_>) -> Result<Option<PendingLogin>>;
-
-    /// Removes and returns the pending login stored under `state`, unconditionally.
-    async fn take(&self, state: &str) -> Result<Option<PendingLogin>> {
-        self.take_if(state, &|_| Ok(())).await
-    }
-}
-
-/// An in-process [`LoginStateStore`], bounded in size. `Debug` shows the number of entries,
-/// never a `state` or a pending login.
-pub struct InMemoryLoginStateStore {
-    logins: Mutex<HashMap<String, PendingLogin>>,
-    max_entries: usize,
-}
-
-impl fmt::Debug for InMemoryLoginStateStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let len = self
-            .logins
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len();
-        f.debug_struct("InMemoryLoginStateStore")
-            .field("entries", &len)
-            .field("max_entries", &self.max_entries)
-            .finish()
-    }
-}
-
-impl Default for InMemoryLoginStateStore {
-    fn default() -> Self {
-        Self::new(100_000)
-    }
-}
-
-impl InMemoryLoginStateStore {
-    /// A store holding at most `max_entries` pending logins; beyond that the oldest go.
-    pub fn new(max_entries: usize) -> Self {
-        Self {
-            logins: Mutex::new(HashMap::new()),
-            max_entries,
-        }
-    }
-}
-
-#[async_trait]
-impl LoginStateStore for InMemoryLoginStateStore {
-    async fn save(&self, state: &str, login: PendingLogin) -> Result<()> {
-        let mut logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
-        while logins.len() >= self.max_entries.max(1) {
-            let oldest = logins
-                .iter()
-                .min_by_key(|(_, l)| l.created_at)
-                .map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => logins.remove(&k),
-                None => break,
-            };
-        }
-        logins.insert(state.to_owned(), login);
-        Ok(())
-    }
-
-    async fn take_if(&self, state: &str, check: TakeCheck<'_>) -> Result<Option<PendingLogin>> {
-        let mut logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
-        match logins.get(state) {
-            None => return Ok(None),
-            Some(login) => check(login)?,
-        }
-        Ok(logins.remove(state))
-    }
 }
 
 /// The redirect that starts a login. `Debug` shows the endpoint without its query (which
@@ -965,7 +832,8 @@ mod tests {
 
     #[tokio::test]
     async fn in_memory_store_debug_hides_states_and_logins() {
-        let store = InMemoryLoginStateStore::default();
+        let clock = Arc::new(crate::FixedClock(1_800_000_000));
+        let store = InMemoryLoginStateStore::with_ttl(10, 600, clock);
         store.save(STATE, pending()).await.expect("save");
         let debug = format!("{store:?}");
         assert_hidden(&debug, &[STATE, NONCE, VERIFIER]);

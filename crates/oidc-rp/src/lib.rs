@@ -7,6 +7,7 @@ pub mod http;
 pub mod id_token;
 pub mod jwk;
 pub mod jws;
+pub mod login_state;
 pub mod logout;
 pub mod provider;
 pub mod secret;
