@@ -127,6 +127,19 @@ pub enum Error {
         /// The token's `alg`.
         alg: String,
     },
+    /// The client secret is shorter than RFC 7518 section 3.2 requires for the HMAC
+    /// algorithm (the hash output: 32, 48 or 64 bytes), or empty.
+    #[error(
+        "client secret of {len} bytes is too short for {alg} (RFC 7518 section 3.2 requires at least {min})"
+    )]
+    HmacKeyTooShort {
+        /// The HMAC algorithm.
+        alg: &'static str,
+        /// The secret's length in bytes.
+        len: usize,
+        /// The minimum for `alg`.
+        min: usize,
+    },
     /// OpenSSL failed on a key or signature operation.
     #[error("crypto error: {0}")]
     Crypto(String),

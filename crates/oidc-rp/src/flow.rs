@@ -345,6 +345,13 @@ impl RelyingParty {
         if validation.client_secret.is_none() {
             validation.client_secret = client.auth.secret().cloned();
         }
+        // HMAC ID tokens with a secret too short for even HS256 could never verify: say so
+        // now rather than at the first login.
+        if validation.allow_hmac_with_client_secret
+            && let Some(secret) = &validation.client_secret
+        {
+            crate::jws::check_hmac_key(Algorithm::HS256, secret.expose().len())?;
+        }
         Ok(Self {
             provider,
             client,
@@ -869,6 +876,56 @@ mod tests {
             debug.contains("https://op.example.com/authorize"),
             "{debug}"
         );
+    }
+
+    struct NoHttp;
+
+    #[async_trait::async_trait]
+    impl crate::HttpClient for NoHttp {
+        async fn execute(&self, _: crate::HttpRequest) -> Result<crate::HttpResponse> {
+            Err(Error::Http("no network in this test".into()))
+        }
+    }
+
+    #[test]
+    fn enabling_hmac_with_a_short_client_secret_is_a_configuration_error() {
+        let issuer = "https://op.example.com";
+        let metadata: crate::ProviderMetadata = serde_json::from_value(json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/auth"),
+            "token_endpoint": format!("{issuer}/token"),
+            "jwks_uri": format!("{issuer}/jwks"),
+        }))
+        .expect("metadata");
+        let provider = Arc::new(
+            Provider::new(
+                crate::ProviderConfig::with_static_metadata(metadata),
+                Arc::new(NoHttp),
+                Arc::new(crate::FixedClock(0)),
+            )
+            .expect("provider"),
+        );
+        let relying_party = |secret: &str| {
+            let auth = ClientAuth::ClientSecretBasic(Secret::new(secret));
+            let client = ClientConfig::new("client-1", auth, "https://rp.example.com/cb");
+            let mut validation = ValidationConfig::new(issuer, "client-1");
+            validation.allow_hmac_with_client_secret = true;
+            RelyingParty::new(
+                provider.clone(),
+                client,
+                validation,
+                Arc::new(InMemoryLoginStateStore::default()),
+            )
+        };
+        assert!(matches!(
+            relying_party("short-secret"),
+            Err(Error::HmacKeyTooShort {
+                alg: "HS256",
+                len: 12,
+                min: 32
+            })
+        ));
+        relying_party(&"s".repeat(32)).expect("32 bytes are enough for HS256");
     }
 
     #[test]

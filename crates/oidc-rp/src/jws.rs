@@ -130,6 +130,17 @@ impl Algorithm {
         matches!(self, Self::HS256 | Self::HS384 | Self::HS512)
     }
 
+    /// The shortest HMAC key RFC 7518 section 3.2 allows for an HS algorithm: the size of the
+    /// hash output (32, 48 or 64 bytes); `None` for other algorithms.
+    pub fn hmac_min_key_len(self) -> Option<usize> {
+        match self {
+            Self::HS256 => Some(32),
+            Self::HS384 => Some(48),
+            Self::HS512 => Some(64),
+            _ => None,
+        }
+    }
+
     /// The JWK `kty` a key for this algorithm has.
     pub fn key_type(self) -> &'static str {
         match self {
@@ -297,8 +308,10 @@ impl<'a> CompactJws<'a> {
         )
     }
 
-    /// Verifies an HMAC signature with the client secret.
+    /// Verifies an HMAC signature with the client secret. A secret shorter than the hash
+    /// output (RFC 7518 section 3.2), or empty, is [`Error::HmacKeyTooShort`].
     pub fn verify_hmac(&self, secret: &[u8]) -> Result<bool> {
+        check_hmac_key(self.header.alg, secret.len())?;
         let expected = hmac(self.header.alg, secret, self.signing_input.as_bytes())?;
         let signature = self.signature.as_slice();
         Ok(expected.len() == signature.len() && openssl::memcmp::eq(&expected, signature))
@@ -475,6 +488,18 @@ fn key_mismatch(alg: Algorithm, key: &PKey<Public>) -> Error {
     }
 }
 
+/// RFC 7518 section 3.2: an HMAC key at least as long as the hash output.
+pub(crate) fn check_hmac_key(alg: Algorithm, len: usize) -> Result<()> {
+    match alg.hmac_min_key_len() {
+        Some(min) if len < min => Err(Error::HmacKeyTooShort {
+            alg: alg.name(),
+            len,
+            min,
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn hmac(alg: Algorithm, secret: &[u8], input: &[u8]) -> Result<Vec<u8>> {
     if !alg.is_hmac() {
         return Err(Error::AlgNotAllowed {
@@ -519,7 +544,9 @@ pub fn sign_with_header(
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
-/// Signs with HMAC (a client secret); for tests and `client_secret_jwt`-style uses.
+/// Signs with HMAC (a client secret); for tests and `client_secret_jwt`-style uses. The
+/// secret's length is not checked here (tests forge tokens with short keys); verification
+/// enforces the minimum.
 pub fn sign_hmac(alg: Algorithm, secret: &[u8], header: &Value, claims: &Value) -> Result<String> {
     let input = format!(
         "{}.{}",

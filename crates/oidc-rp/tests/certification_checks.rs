@@ -301,7 +301,8 @@ fn alg_outside_the_allow_list_is_rejected() {
 #[test]
 fn hmac_needs_the_option_and_the_client_secret() {
     let (_, set) = rs256();
-    let secret = "a-client-secret-of-32-bytes-long!";
+    let secret = "a-client-secret-of-64-bytes-long-enough-for-hs512-0123456789abcd";
+    assert_eq!(secret.len(), 64);
     let header = json!({"alg": "HS256"});
     let token = sign_hmac(Algorithm::HS256, secret.as_bytes(), &header, &claims()).expect("hmac");
 
@@ -342,6 +343,52 @@ fn hmac_needs_the_option_and_the_client_secret() {
 }
 
 #[test]
+fn hmac_secret_shorter_than_the_hash_output_is_rejected() {
+    let (_, set) = rs256();
+    let mut cfg = config();
+    cfg.allow_hmac_with_client_secret = true;
+    let check = |cfg: &ValidationConfig, alg: Algorithm, secret: &str| {
+        let header = json!({"alg": alg.name()});
+        // OpenSSL will not make an HMAC key of zero bytes; any key will do for that token,
+        // the length check comes first.
+        let key = if secret.is_empty() { "k" } else { secret };
+        let token = sign_hmac(alg, key.as_bytes(), &header, &claims()).expect("hmac");
+        validate_id_token(&token, &set, cfg, &expect_nonce(), NOW)
+    };
+    for (alg, min) in [
+        (Algorithm::HS256, 32),
+        (Algorithm::HS384, 48),
+        (Algorithm::HS512, 64),
+    ] {
+        for len in [0, 1, min - 1] {
+            let secret = "s".repeat(len);
+            cfg.client_secret = Some(Secret::new(secret.clone()));
+            let err = check(&cfg, alg, &secret).expect_err("too short");
+            assert!(
+                matches!(err, Error::HmacKeyTooShort { alg: a, len: l, min: m }
+                    if a == alg.name() && l == len && m == min),
+                "{alg} with {len} bytes: {err}"
+            );
+        }
+        let secret = "s".repeat(min);
+        cfg.client_secret = Some(Secret::new(secret.clone()));
+        let verified = check(&cfg, alg, &secret).unwrap_or_else(|e| panic!("{alg}: {e}"));
+        assert_eq!(verified.sub, "248289761001");
+    }
+    // A 32-byte secret is enough for HS256 but not for HS512.
+    let secret = "s".repeat(32);
+    cfg.client_secret = Some(Secret::new(secret.clone()));
+    assert!(matches!(
+        check(&cfg, Algorithm::HS512, &secret),
+        Err(Error::HmacKeyTooShort {
+            len: 32,
+            min: 64,
+            ..
+        })
+    ));
+}
+
+#[test]
 fn hmac_keyed_with_the_providers_public_key_fails() {
     let (key, set) = rs256();
     let public_pem = key.private.public_key_to_pem().expect("pem");
@@ -351,7 +398,7 @@ fn hmac_keyed_with_the_providers_public_key_fails() {
         .expect("n");
     let mut cfg = config();
     cfg.allow_hmac_with_client_secret = true;
-    cfg.client_secret = Some(Secret::new("the-real-client-secret"));
+    cfg.client_secret = Some(Secret::new("the-real-client-secret-of-more-than-32-bytes"));
     for public_bytes in [public_pem.clone(), jwk_n.into_bytes()] {
         let header = json!({"alg": "HS256", "kid": "k1"});
         let token = sign_hmac(Algorithm::HS256, &public_bytes, &header, &claims()).expect("hmac");
