@@ -3,7 +3,7 @@
 //! `iat` and `nbf` with one leeway, `nonce`, `at_hash`, `c_hash`, `auth_time` with
 //! `max_age`.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -195,63 +195,74 @@ impl IdTokenClaims {
 
 /// The registered claims, each kept as raw JSON until its type is checked; other claims are
 /// skipped without being decoded. A claim that appears twice rejects the token.
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 pub(crate) struct RawClaims<'a> {
-    #[serde(borrow)]
     pub(crate) iss: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) sub: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) aud: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) azp: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) exp: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) iat: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) nbf: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) auth_time: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) nonce: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) at_hash: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) c_hash: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) acr: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) amr: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) sid: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) email: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) email_verified: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) name: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) given_name: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) family_name: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) preferred_username: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) tid: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) jti: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) events: Option<&'a RawValue>,
 }
 
 impl<'a> RawClaims<'a> {
-    /// Parses the payload: it must be a JSON object.
+    /// Parses the payload: it must be a JSON object (an array or any other value is an
+    /// error), and a registered claim may appear only once.
     pub(crate) fn parse(payload: &'a str) -> Result<Self> {
-        serde_json::from_str(payload).map_err(|e| Error::Json {
+        let json_error = |reason: String| Error::Json {
             segment: "payload",
-            reason: e.to_string(),
-        })
+            reason,
+        };
+        let mut c = Self::default();
+        for (name, value) in crate::json::object_members(payload.as_bytes()).map_err(json_error)? {
+            let slot = match name.as_ref() {
+                "iss" => &mut c.iss,
+                "sub" => &mut c.sub,
+                "aud" => &mut c.aud,
+                "azp" => &mut c.azp,
+                "exp" => &mut c.exp,
+                "iat" => &mut c.iat,
+                "nbf" => &mut c.nbf,
+                "auth_time" => &mut c.auth_time,
+                "nonce" => &mut c.nonce,
+                "at_hash" => &mut c.at_hash,
+                "c_hash" => &mut c.c_hash,
+                "acr" => &mut c.acr,
+                "amr" => &mut c.amr,
+                "sid" => &mut c.sid,
+                "email" => &mut c.email,
+                "email_verified" => &mut c.email_verified,
+                "name" => &mut c.name,
+                "given_name" => &mut c.given_name,
+                "family_name" => &mut c.family_name,
+                "preferred_username" => &mut c.preferred_username,
+                "tid" => &mut c.tid,
+                "jti" => &mut c.jti,
+                "events" => &mut c.events,
+                _ => continue,
+            };
+            if slot.replace(value).is_some() {
+                return Err(json_error(format!("duplicate field `{name}`")));
+            }
+        }
+        Ok(c)
     }
 }
 

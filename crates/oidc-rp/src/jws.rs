@@ -16,7 +16,6 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
-use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -195,16 +194,37 @@ pub struct Header {
 
 /// The header members read, borrowed; any other member (`jwk`, `jku`, `x5u`, `x5c`...) is
 /// skipped without being decoded.
-#[derive(Deserialize)]
+#[derive(Default)]
 struct RawHeader<'a> {
-    #[serde(borrow)]
     alg: Option<&'a RawValue>,
-    #[serde(borrow)]
     kid: Option<&'a RawValue>,
-    #[serde(borrow)]
     typ: Option<&'a RawValue>,
-    #[serde(borrow)]
     crit: Option<&'a RawValue>,
+}
+
+impl<'a> RawHeader<'a> {
+    /// Parses the header: a JSON object (an array or any other value is an error) whose
+    /// members `alg`, `kid`, `typ` and `crit` each appear at most once.
+    fn parse(bytes: &'a [u8]) -> Result<Self> {
+        let json_error = |reason: String| Error::Json {
+            segment: "header",
+            reason,
+        };
+        let mut header = Self::default();
+        for (name, value) in crate::json::object_members(bytes).map_err(json_error)? {
+            let slot = match name.as_ref() {
+                "alg" => &mut header.alg,
+                "kid" => &mut header.kid,
+                "typ" => &mut header.typ,
+                "crit" => &mut header.crit,
+                _ => continue,
+            };
+            if slot.replace(value).is_some() {
+                return Err(json_error(format!("duplicate field `{name}`")));
+            }
+        }
+        Ok(header)
+    }
 }
 
 /// A compact JWS split and decoded, its signature not yet checked.
@@ -329,8 +349,7 @@ fn parse_header(bytes: &[u8]) -> Result<Header> {
         segment: "header",
         reason,
     };
-    let raw: RawHeader<'_> =
-        serde_json::from_slice(bytes).map_err(|e| json_error(e.to_string()))?;
+    let raw = RawHeader::parse(bytes)?;
     let alg = match raw.alg {
         Some(v) => {
             // Borrowed when the name has no escapes (always, for a real token).

@@ -5,6 +5,7 @@ pub mod error;
 pub mod flow;
 pub mod http;
 pub mod id_token;
+mod json;
 pub mod jwk;
 pub mod jws;
 pub mod login_state;

@@ -583,6 +583,73 @@ fn non_object_json_is_rejected() {
     ));
 }
 
+/// Signs raw header and payload bytes with RS256 (what `sign_with_header` cannot express:
+/// non-object JSON, duplicate members).
+fn sign_raw(key: &TestKey, header: &str, payload: &str) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let mut signer =
+        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key.private)
+            .expect("signer");
+    signer.update(input.as_bytes()).expect("update");
+    format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(signer.sign_to_vec().expect("sign"))
+    )
+}
+
+#[test]
+fn json_arrays_are_neither_headers_nor_claims() {
+    let (key, set) = rs256();
+    let claims = claims().to_string();
+    // A header array in the field order of a struct (alg, kid, typ, crit), validly signed.
+    let token = sign_raw(&key, r#"["RS256","k1",null,null]"#, &claims);
+    assert!(
+        matches!(validate(&token, &set), Err(Error::Json { segment: "header", ref reason })
+            if reason.contains("expected a JSON object")),
+        "{:?}",
+        validate(&token, &set)
+    );
+    // A claims array in the field order of the registered claims, validly signed.
+    let payload = format!(
+        r#"["{ISS}","248289761001","{CLIENT}",null,{},{},null,null,"{NONCE}"]"#,
+        NOW + 300,
+        NOW - 10
+    );
+    let token = sign_raw(&key, r#"{"alg":"RS256","kid":"k1"}"#, &payload);
+    assert!(
+        matches!(validate(&token, &set), Err(Error::Json { segment: "payload", ref reason })
+            if reason.contains("expected a JSON object")),
+        "{:?}",
+        validate(&token, &set)
+    );
+    for not_object in ["true", "1", "\"JWT\"", "null"] {
+        let token = sign_raw(&key, not_object, &claims);
+        assert!(
+            matches!(
+                validate(&token, &set),
+                Err(Error::Json {
+                    segment: "header",
+                    ..
+                })
+            ),
+            "{not_object}"
+        );
+    }
+    // The same holds for logout tokens.
+    let token = sign_raw(&key, r#"{"alg":"RS256","kid":"k1"}"#, "[1]");
+    assert!(matches!(
+        validate_logout_token(&token, &set, &config(), NOW),
+        Err(Error::Json {
+            segment: "payload",
+            ..
+        })
+    ));
+}
+
 // --- key selection --------------------------------------------------------------------
 
 #[test]

@@ -1,0 +1,107 @@
+//! The top level of a JOSE header or JWT claims set: a JSON object, nothing else, read member
+//! by member with each value kept as raw JSON until its type is checked.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// The members of a JSON object in document order, each value as raw JSON text. Keys are
+/// borrowed from the input unless they contain escapes.
+pub(crate) type Members<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
+
+/// Reads the members of the JSON object in `json`. Any other JSON value (array, string,
+/// number, `true`, `false`, `null`) and malformed JSON are errors, with the parser's reason.
+pub(crate) fn object_members(json: &[u8]) -> Result<Members<'_>, String> {
+    serde_json::from_slice::<Object<'_>>(json)
+        .map(|o| o.0)
+        .map_err(|e| e.to_string())
+}
+
+struct Object<'a>(Members<'a>);
+
+impl<'de> Deserialize<'de> for Object<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // `deserialize_map` makes serde_json refuse anything but `{`: a struct derive would
+        // also accept a JSON array, filling the fields by position.
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+struct ObjectVisitor;
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = Object<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        while let Some(Key(key)) = map.next_key()? {
+            let value: &'de RawValue = map.next_value()?;
+            members.push((key, value));
+        }
+        Ok(Object(members))
+    }
+}
+
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(v)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_object_is_accepted() {
+        let members =
+            object_members(br#" {"a": 1, "b\u0063": [true], "d": {"e": null}} "#).expect("object");
+        let names: Vec<&str> = members.iter().map(|(k, _)| k.as_ref()).collect();
+        assert_eq!(names, ["a", "bc", "d"]);
+        assert_eq!(members[1].1.get(), "[true]");
+        for not_object in [
+            "[]",
+            r#"["RS256", "k1", null, null]"#,
+            r#""x""#,
+            "1",
+            "true",
+            "null",
+            "",
+            "{",
+            r#"{"a":1} x"#,
+        ] {
+            let err = object_members(not_object.as_bytes()).expect_err(not_object);
+            assert!(!err.is_empty(), "{not_object}");
+        }
+    }
+}
