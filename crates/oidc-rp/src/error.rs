@@ -167,6 +167,12 @@ pub enum Error {
         /// The token's `iss`.
         actual: String,
     },
+    /// The token's Entra ID tenant is not in the connection's allowed tenants.
+    #[error("Entra ID tenant {tid:?} is not allowed for this connection")]
+    TenantNotAllowed {
+        /// The token's `tid` (a canonical GUID).
+        tid: String,
+    },
     /// `aud` does not contain the client id, or holds an untrusted audience.
     #[error("audience check failed: client id {client_id:?}, token aud {actual:?}: {reason}")]
     AudienceMismatch {
@@ -381,6 +387,23 @@ impl From<openssl::error::ErrorStack> for Error {
     fn from(e: openssl::error::ErrorStack) -> Self {
         Self::Crypto(e.to_string())
     }
+}
+
+/// A value from the provider or the callback, made safe for logs and `Display`: control
+/// characters and Unicode bidirectional or invisible formatting characters are replaced by
+/// `?`, and the text is cut to `max` characters (an ellipsis marks the cut).
+pub(crate) fn sanitize(value: &str, max: usize) -> String {
+    let mut out = String::with_capacity(value.len().min(max * 4));
+    for (i, c) in value.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        let unsafe_char = c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}');
+        out.push(if unsafe_char { '?' } else { c });
+    }
+    out
 }
 
 /// The crate's result type.

@@ -342,6 +342,13 @@ impl RelyingParty {
                 provider.issuer()
             )));
         }
+        if let crate::EntraTenants::Only(allowed) = &validation.entra_tenants
+            && let Some(bad) = allowed.iter().find(|t| !crate::is_canonical_guid(t))
+        {
+            return Err(Error::Config(format!(
+                "allowed Entra tenant {bad:?} is not a tenant GUID"
+            )));
+        }
         if validation.client_secret.is_none() {
             validation.client_secret = client.auth.secret().cloned();
         }

@@ -44,6 +44,21 @@ impl ProviderProfile {
     };
 }
 
+/// Which Entra ID tenants may sign in through a multi-tenant (`{tenantid}` template)
+/// connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EntraTenants {
+    /// Any Entra ID tenant in the world can sign in, as with Entra's `common` and
+    /// `organizations` endpoints: the token is checked against the issuer of the tenant it
+    /// names, but any tenant qualifies. The host must then authorize by `tid` itself.
+    #[default]
+    AnyTenantCanSignIn,
+    /// Only these tenant ids (GUIDs, compared case-insensitively); a token of another tenant
+    /// is [`Error::TenantNotAllowed`].
+    Only(Vec<String>),
+}
+
 /// How a connection validates ID tokens. Build with [`ValidationConfig::new`]; every check is
 /// on by default.
 #[derive(Debug, Clone)]
@@ -52,8 +67,12 @@ pub struct ValidationConfig {
     /// may contain `{tenantid}`.
     pub issuer: String,
     /// Fill `{tenantid}` in the issuer from the token's `tid` claim (Entra ID multi-tenant
-    /// applications). Off by default.
+    /// applications); `tid` must be a canonical GUID. Off by default. Which tenants qualify
+    /// is [`ValidationConfig::entra_tenants`]: by default **any** tenant can sign in.
     pub issuer_is_entra_template: bool,
+    /// With [`ValidationConfig::issuer_is_entra_template`], the tenants allowed to sign in
+    /// (default [`EntraTenants::AnyTenantCanSignIn`]).
+    pub entra_tenants: EntraTenants,
     /// The client id that must be in `aud`.
     pub client_id: String,
     /// Other audiences the client trusts alongside its own (empty by default: a token for
@@ -79,6 +98,7 @@ impl ValidationConfig {
         Self {
             issuer: issuer.into(),
             issuer_is_entra_template: false,
+            entra_tenants: EntraTenants::AnyTenantCanSignIn,
             client_id: client_id.into(),
             trusted_audiences: Vec::new(),
             client_secret: None,
@@ -90,24 +110,43 @@ impl ValidationConfig {
         }
     }
 
-    /// The issuer a token must carry, template filled from `tid` when so configured.
+    /// The issuer a token must carry, template filled from `tid` when so configured: `tid`
+    /// must then be a canonical GUID (8-4-4-4-12 hex digits) and, with
+    /// [`EntraTenants::Only`], one of the allowed tenants.
     pub fn expected_issuer(&self, tid: Option<&str>) -> Result<String> {
         if !self.issuer_is_entra_template {
             return Ok(self.issuer.clone());
         }
         let tid = tid.ok_or(Error::MissingClaim { claim: "tid" })?;
         // A tenant id is a GUID; anything else could smuggle another issuer in.
-        if tid.is_empty()
-            || tid.len() > 36
-            || !tid.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
-        {
+        if !is_canonical_guid(tid) {
             return Err(Error::InvalidClaim {
                 claim: "tid",
-                reason: format!("{tid:?} is not a tenant GUID"),
+                reason: format!(
+                    "{:?} is not a tenant GUID (8-4-4-4-12 hex digits)",
+                    crate::error::sanitize(tid, 64)
+                ),
+            });
+        }
+        if let EntraTenants::Only(allowed) = &self.entra_tenants
+            && !allowed.iter().any(|a| a.eq_ignore_ascii_case(tid))
+        {
+            return Err(Error::TenantNotAllowed {
+                tid: tid.to_owned(),
             });
         }
         Ok(self.issuer.replace(TENANT_PLACEHOLDER, tid))
     }
+}
+
+/// Whether `s` is a GUID in its canonical text form: 36 characters, hex digits in groups of
+/// 8, 4, 4, 4 and 12 separated by hyphens (either case).
+pub fn is_canonical_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// What the login that requested the token expects of it.

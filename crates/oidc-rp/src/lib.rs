@@ -22,7 +22,8 @@ pub use flow::{
 };
 pub use http::{HttpClient, HttpRequest, HttpResponse};
 pub use id_token::{
-    Expectations, IdTokenClaims, ProviderProfile, ValidationConfig, validate_id_token,
+    EntraTenants, Expectations, IdTokenClaims, ProviderProfile, ValidationConfig,
+    is_canonical_guid, validate_id_token,
 };
 pub use jwk::{Jwk, JwkSet, VerifyingKey};
 pub use jws::Algorithm;

@@ -6,8 +6,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use oidc_rp::jws::{left_half_hash, sign_hmac, sign_with_header};
 use oidc_rp::{
-    Algorithm, Error, Expectations, IdTokenClaims, Jwk, JwkSet, ProviderProfile, Secret,
-    ValidationConfig, VerifyingKey, end_session_url, validate_id_token, validate_logout_token,
+    Algorithm, EntraTenants, Error, Expectations, IdTokenClaims, Jwk, JwkSet, ProviderProfile,
+    Secret, ValidationConfig, VerifyingKey, end_session_url, validate_id_token,
+    validate_logout_token,
 };
 use openssl::ec::{EcGroup, EcKey};
 use openssl::nid::Nid;
@@ -839,6 +840,88 @@ fn entra_tenant_template_only_when_configured() {
     assert!(matches!(
         validate_id_token(&token, &set, &cfg, &expect_nonce(), NOW),
         Err(Error::InvalidClaim { claim: "tid", .. })
+    ));
+}
+
+/// A token for the Entra multi-tenant template whose `iss` names `tid`'s tenant.
+fn entra_token(key: &TestKey, tid: &str) -> String {
+    mint(
+        Algorithm::RS256,
+        key,
+        Some("k1"),
+        &with(claims(), |c| {
+            c.insert(
+                "iss".into(),
+                json!(format!("https://login.microsoftonline.com/{tid}/v2.0")),
+            );
+            c.insert("tid".into(), json!(tid));
+        }),
+    )
+}
+
+#[test]
+fn entra_tid_must_be_a_canonical_guid_and_an_allowed_tenant() {
+    let (key, set) = rs256();
+    let mut cfg =
+        ValidationConfig::new("https://login.microsoftonline.com/{tenantid}/v2.0", CLIENT);
+    cfg.issuer_is_entra_template = true;
+    let check = |cfg: &ValidationConfig, tid: &str| {
+        validate_id_token(&entra_token(&key, tid), &set, cfg, &expect_nonce(), NOW)
+    };
+    // Hex and hyphens, but not the 8-4-4-4-12 form.
+    for tid in [
+        "9188040d6c674c5bb11236a304b66dad",
+        "9188040d-6c67-4c5b-b11236a304b66-dad",
+        "------------------------------------",
+        "-",
+        "abc",
+        "9188040d-6c67-4c5b-b112-36a304b66dag",
+    ] {
+        assert!(
+            matches!(
+                check(&cfg, tid),
+                Err(Error::InvalidClaim { claim: "tid", .. })
+            ),
+            "{tid}: {:?}",
+            check(&cfg, tid)
+        );
+    }
+
+    // Without a list any tenant signs in (the documented default).
+    let tenant_a = "9188040d-6c67-4c5b-b112-36a304b66dad";
+    let tenant_b = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    assert_eq!(cfg.entra_tenants, EntraTenants::AnyTenantCanSignIn);
+    for tid in [tenant_a, tenant_b, "9188040D-6C67-4C5B-B112-36A304B66DAD"] {
+        assert_eq!(
+            check(&cfg, tid).expect("any tenant").tid.as_deref(),
+            Some(tid)
+        );
+    }
+
+    // With a list, another tenant is rejected with its id; case does not matter.
+    cfg.entra_tenants = EntraTenants::Only(vec![tenant_a.to_uppercase()]);
+    assert_eq!(
+        check(&cfg, tenant_a).expect("allowed").tid.as_deref(),
+        Some(tenant_a)
+    );
+    assert!(matches!(
+        check(&cfg, tenant_b),
+        Err(Error::TenantNotAllowed { ref tid }) if tid == tenant_b
+    ));
+    // The same rule for logout tokens.
+    let logout = mint_logout(
+        &key,
+        &with(logout_claims(), |c| {
+            c.insert(
+                "iss".into(),
+                json!(format!("https://login.microsoftonline.com/{tenant_b}/v2.0")),
+            );
+            c.insert("tid".into(), json!(tenant_b));
+        }),
+    );
+    assert!(matches!(
+        validate_logout_token(&logout, &set, &cfg, NOW),
+        Err(Error::TenantNotAllowed { ref tid }) if tid == tenant_b
     ));
 }
 
