@@ -391,6 +391,34 @@ fn opt_string(v: Option<&RawValue>, name: &str) -> Result<Option<String>> {
     }
 }
 
+/// The media type a JOSE `typ` names, lowercased, with the `application/` prefix that
+/// RFC 7515 section 4.1.9 lets producers omit taken off: `JWT` and `application/jwt` are both
+/// `jwt`, `logout+jwt` and `application/logout+jwt` both `logout+jwt`.
+pub fn typ_media_type(typ: &str) -> String {
+    let lower = typ.to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) if !rest.contains('/') => rest.to_owned(),
+        _ => lower,
+    }
+}
+
+/// Checks a token's `typ` against the media types its kind may carry (absent is always
+/// accepted: explicit typing is recommended, not required). Another kind's type (`at+jwt`,
+/// `logout+jwt` for an ID token, `secevent+jwt`...) is [`Error::WrongTyp`].
+pub(crate) fn check_typ(
+    typ: Option<&str>,
+    accepted: &[&str],
+    expected: &'static str,
+) -> Result<()> {
+    match typ {
+        Some(typ) if !accepted.contains(&typ_media_type(typ).as_str()) => Err(Error::WrongTyp {
+            expected,
+            actual: crate::error::sanitize(typ, 64),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Verifies `signature` over `input` with an asymmetric algorithm. Returns `Ok(false)` for a
 /// signature that does not verify, and an error when the key cannot be used with `alg`.
 pub fn verify_signature(

@@ -1511,6 +1511,91 @@ fn logout_token_is_not_an_id_token() {
     ));
 }
 
+#[test]
+fn typ_names_the_token_kind() {
+    let (key, set) = rs256();
+    let no_nonce = Expectations::default();
+    let id_token = |typ: Option<&str>| {
+        let mut header = json!({"alg": "RS256", "kid": "k1"});
+        if let Some(typ) = typ {
+            header["typ"] = json!(typ);
+        }
+        let token =
+            sign_with_header(Algorithm::RS256, &key.private, &header, &claims()).expect("sign");
+        validate_id_token(&token, &set, &config(), &no_nonce, NOW)
+    };
+    let logout_token = |typ: Option<&str>| {
+        let mut header = json!({"alg": "RS256", "kid": "k1"});
+        if let Some(typ) = typ {
+            header["typ"] = json!(typ);
+        }
+        let token = sign_with_header(Algorithm::RS256, &key.private, &header, &logout_claims())
+            .expect("sign");
+        validate_logout_token(&token, &set, &config(), NOW)
+    };
+
+    // ID tokens: no typ, or JWT in any of its spellings (RFC 7515 4.1.9 drops "application/").
+    for typ in [
+        None,
+        Some("JWT"),
+        Some("jwt"),
+        Some("application/jwt"),
+        Some("application/JWT"),
+    ] {
+        assert!(id_token(typ).is_ok(), "{typ:?}: {:?}", id_token(typ));
+    }
+    // Other token kinds, and values that are no JWT type at all.
+    for typ in [
+        "at+jwt",
+        "application/at+jwt",
+        "logout+jwt",
+        "application/logout+jwt",
+        "secevent+jwt",
+        "JOSE",
+        "",
+        "application/jwt; charset=utf-8",
+        "text/jwt",
+    ] {
+        assert!(
+            matches!(id_token(Some(typ)), Err(Error::WrongTyp { expected: "JWT", ref actual }) if actual == typ),
+            "{typ}: {:?}",
+            id_token(Some(typ))
+        );
+    }
+
+    // Logout tokens: logout+jwt, JWT, either with "application/", or none.
+    for typ in [
+        None,
+        Some("logout+jwt"),
+        Some("application/logout+jwt"),
+        Some("JWT"),
+        Some("application/jwt"),
+    ] {
+        assert!(
+            logout_token(typ).is_ok(),
+            "{typ:?}: {:?}",
+            logout_token(typ)
+        );
+    }
+    for typ in [
+        "at+jwt",
+        "secevent+jwt",
+        "JOSE",
+        "application/foo/logout+jwt",
+    ] {
+        assert!(
+            matches!(
+                logout_token(Some(typ)),
+                Err(Error::WrongTyp {
+                    expected: "logout+jwt",
+                    ..
+                })
+            ),
+            "{typ}"
+        );
+    }
+}
+
 // --- RP-initiated logout ---------------------------------------------------------------
 
 #[test]
