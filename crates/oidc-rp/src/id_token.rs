@@ -263,7 +263,7 @@ pub(crate) struct RawClaims<'a> {
 
 impl<'a> RawClaims<'a> {
     /// Parses the payload: it must be a JSON object (an array or any other value is an
-    /// error), and a registered claim may appear only once.
+    /// error), with no claim name twice.
     pub(crate) fn parse(payload: &'a str) -> Result<Self> {
         let json_error = |reason: String| Error::Json {
             segment: "payload",
@@ -297,9 +297,8 @@ impl<'a> RawClaims<'a> {
                 "events" => &mut c.events,
                 _ => continue,
             };
-            if slot.replace(value).is_some() {
-                return Err(json_error(format!("duplicate field `{name}`")));
-            }
+            // `object_members` has rejected duplicate names.
+            *slot = Some(value);
         }
         Ok(c)
     }

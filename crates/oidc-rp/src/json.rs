@@ -12,11 +12,39 @@ use serde_json::value::RawValue;
 pub(crate) type Members<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
 
 /// Reads the members of the JSON object in `json`. Any other JSON value (array, string,
-/// number, `true`, `false`, `null`) and malformed JSON are errors, with the parser's reason.
+/// number, `true`, `false`, `null`) and malformed JSON are errors, with the parser's reason,
+/// and so is a member name that appears twice (after unescaping): RFC 7515 section 5.2 and
+/// RFC 7519 section 7.2 let a recipient reject duplicates, and picking the last (or first)
+/// of two `alg`s or two `groups` would let a token say two things.
 pub(crate) fn object_members(json: &[u8]) -> Result<Members<'_>, String> {
-    serde_json::from_slice::<Object<'_>>(json)
+    let members = serde_json::from_slice::<Object<'_>>(json)
         .map(|o| o.0)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    if let Some(name) = first_duplicate(&members) {
+        return Err(format!(
+            "duplicate field `{}`",
+            crate::error::sanitize(name, 64)
+        ));
+    }
+    Ok(members)
+}
+
+/// The first member name that appears twice, if any.
+fn first_duplicate<'m>(members: &'m Members<'_>) -> Option<&'m str> {
+    // A header or a claims set has a few dozen members: comparing pairs is cheaper than
+    // hashing them. A large object is sorted instead.
+    const PAIRWISE_MAX: usize = 32;
+    if members.len() <= PAIRWISE_MAX {
+        for (i, (name, _)) in members.iter().enumerate() {
+            if members[..i].iter().any(|(earlier, _)| earlier == name) {
+                return Some(name);
+            }
+        }
+        return None;
+    }
+    let mut names: Vec<&str> = members.iter().map(|(name, _)| name.as_ref()).collect();
+    names.sort_unstable();
+    names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
 }
 
 struct Object<'a>(Members<'a>);
@@ -103,5 +131,34 @@ mod tests {
             let err = object_members(not_object.as_bytes()).expect_err(not_object);
             assert!(!err.is_empty(), "{not_object}");
         }
+    }
+
+    #[test]
+    fn duplicate_names_are_rejected_also_when_escaped_or_many() {
+        for (json, name) in [
+            (r#"{"a":1,"b":2,"a":3}"#, "a"),
+            (r#"{"alg":"RS256","\u0061lg":"none"}"#, "alg"),
+            (r#"{"x5c":["a"],"kid":"k","x5c":["b"]}"#, "x5c"),
+        ] {
+            assert_eq!(
+                object_members(json.as_bytes()).expect_err(json),
+                format!("duplicate field `{name}`")
+            );
+        }
+        // Beyond the pairwise limit the sorted check finds it too.
+        let mut many: Vec<String> = (0..100).map(|i| format!(r#""m{i}":{i}"#)).collect();
+        let distinct = format!("{{{}}}", many.join(","));
+        assert_eq!(
+            object_members(distinct.as_bytes()).expect("distinct").len(),
+            100
+        );
+        many.push(r#""m42":0"#.into());
+        let duplicated = format!("{{{}}}", many.join(","));
+        assert_eq!(
+            object_members(duplicated.as_bytes()).expect_err("duplicate"),
+            "duplicate field `m42`"
+        );
+        // Nested objects are their members' own business.
+        object_members(br#"{"a":{"b":1},"c":{"b":2}}"#).expect("nested names may repeat");
     }
 }

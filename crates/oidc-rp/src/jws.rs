@@ -203,8 +203,8 @@ struct RawHeader<'a> {
 }
 
 impl<'a> RawHeader<'a> {
-    /// Parses the header: a JSON object (an array or any other value is an error) whose
-    /// members `alg`, `kid`, `typ` and `crit` each appear at most once.
+    /// Parses the header: a JSON object (an array or any other value is an error) with no
+    /// member name twice.
     fn parse(bytes: &'a [u8]) -> Result<Self> {
         let json_error = |reason: String| Error::Json {
             segment: "header",
@@ -219,9 +219,8 @@ impl<'a> RawHeader<'a> {
                 "crit" => &mut header.crit,
                 _ => continue,
             };
-            if slot.replace(value).is_some() {
-                return Err(json_error(format!("duplicate field `{name}`")));
-            }
+            // `object_members` has rejected duplicate names.
+            *slot = Some(value);
         }
         Ok(header)
     }

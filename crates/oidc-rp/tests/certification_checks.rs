@@ -651,6 +651,39 @@ fn json_arrays_are_neither_headers_nor_claims() {
     ));
 }
 
+#[test]
+fn duplicate_member_names_are_rejected_in_header_and_claims() {
+    let (key, set) = rs256();
+    let claims = claims().to_string();
+    // Header members this crate does not read still may not repeat.
+    for header in [
+        r#"{"alg":"RS256","kid":"k1","x5c":["a"],"x5c":["b"]}"#,
+        r#"{"alg":"RS256","kid":"k1","typ":"JWT","typ":"at+jwt"}"#,
+        r#"{"alg":"RS256","kid":"k1","\u0061lg":"RS256"}"#,
+    ] {
+        let token = sign_raw(&key, header, &claims);
+        assert!(
+            matches!(validate(&token, &set), Err(Error::Json { segment: "header", ref reason })
+                if reason.starts_with("duplicate field")),
+            "{header}: {:?}",
+            validate(&token, &set)
+        );
+    }
+    // A custom claim that appears twice: last-wins would hand `all()` one of two answers.
+    let payload = format!(
+        r#"{{"iss":"{ISS}","sub":"s","aud":"{CLIENT}","iat":{},"exp":{},"nonce":"{NONCE}","groups":["users"],"groups":["admins"]}}"#,
+        NOW - 1,
+        NOW + 60
+    );
+    let token = sign_raw(&key, r#"{"alg":"RS256","kid":"k1"}"#, &payload);
+    assert!(
+        matches!(validate(&token, &set), Err(Error::Json { segment: "payload", ref reason })
+            if reason == "duplicate field `groups`"),
+        "{:?}",
+        validate(&token, &set)
+    );
+}
+
 // --- key selection --------------------------------------------------------------------
 
 #[test]
