@@ -308,6 +308,9 @@ impl<'a> RawClaims<'a> {
 pub(crate) struct VerifiedJws {
     pub(crate) header: Header,
     pub(crate) payload: String,
+    /// The type of the key that verified the signature (`None` for HMAC): EdDSA's token
+    /// hashes depend on the curve.
+    pub(crate) key_type: Option<openssl::pkey::Id>,
 }
 
 impl std::fmt::Debug for VerifiedJws {
@@ -341,7 +344,7 @@ pub(crate) fn verify_jws(
             .ok_or_else(|| Error::NoClientSecret {
                 alg: alg.name().into(),
             })?;
-        jws.verify_hmac(secret.expose().as_bytes())?
+        jws.verify_hmac(secret.expose().as_bytes())?.then_some(None)
     } else {
         if !config.allowed_algorithms.contains(&alg) {
             return Err(Error::AlgNotAllowed {
@@ -349,24 +352,25 @@ pub(crate) fn verify_jws(
                 reason: "not in the connection's allow-list",
             });
         }
-        let mut ok = false;
+        let mut verified_by = None;
         for key in keys.candidates(jws.header.kid.as_deref(), alg)? {
             if jws.verify_with(key.public_key())? {
-                ok = true;
+                verified_by = Some(Some(key.public_key().id()));
                 break;
             }
         }
-        ok
+        verified_by
     };
-    if !verified {
+    let Some(key_type) = verified else {
         return Err(Error::BadSignature {
             alg: alg.name().into(),
             kid: jws.header.kid.clone(),
         });
-    }
+    };
     Ok(VerifiedJws {
         header: jws.header,
         payload: jws.payload,
+        key_type,
     })
 }
 
@@ -379,7 +383,11 @@ pub fn validate_id_token(
     expect: &Expectations<'_>,
     now: i64,
 ) -> Result<IdTokenClaims> {
-    let VerifiedJws { header, payload } = verify_jws(token, keys, config)?;
+    let VerifiedJws {
+        header,
+        payload,
+        key_type,
+    } = verify_jws(token, keys, config)?;
     // OpenID Connect defines no `typ` for ID tokens; RFC 7519 suggests `JWT`. Explicit
     // typing of other JWTs of the provider (logout tokens, access tokens) keeps them from
     // passing as ID tokens.
@@ -408,12 +416,12 @@ pub fn validate_id_token(
     if let Some(token) = expect.access_token
         && let Some(actual) = opt_str(c.at_hash, "at_hash")?
     {
-        check_hash("at_hash", header.alg, token, &actual)?;
+        check_hash("at_hash", header.alg, key_type, token, &actual)?;
     }
     if let Some(code) = expect.code
         && let Some(actual) = opt_str(c.c_hash, "c_hash")?
     {
-        check_hash("c_hash", header.alg, code, &actual)?;
+        check_hash("c_hash", header.alg, key_type, code, &actual)?;
     }
 
     let auth_time = opt_time(c.auth_time, "auth_time")?;
@@ -602,8 +610,14 @@ pub(crate) fn check_common(
     })
 }
 
-fn check_hash(claim: &'static str, alg: Algorithm, value: &str, actual: &str) -> Result<()> {
-    let expected = crate::jws::left_half_hash(alg, value)?;
+fn check_hash(
+    claim: &'static str,
+    alg: Algorithm,
+    key_type: Option<openssl::pkey::Id>,
+    value: &str,
+    actual: &str,
+) -> Result<()> {
+    let expected = crate::jws::left_half_hash_for_key(alg, key_type, value)?;
     if expected != actual {
         return Err(Error::HashMismatch {
             claim,

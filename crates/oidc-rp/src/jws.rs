@@ -152,8 +152,10 @@ impl Algorithm {
         }
     }
 
-    /// The digest of the signature, and of `at_hash` / `c_hash` (SHA-512 for EdDSA, as the
-    /// OpenID Connect errata set for Ed25519).
+    /// The digest of the signature of the RS, PS, ES and HS algorithms, and of `at_hash` /
+    /// `c_hash`; SHA-512 for EdDSA, which is right for Ed25519 only (EdDSA signatures are
+    /// one-shot PureEdDSA with no digest here; an Ed448 key's token hashes use SHAKE256, see
+    /// [`left_half_hash_for_key`]).
     pub(crate) fn digest(self) -> MessageDigest {
         match self {
             Self::RS256 | Self::PS256 | Self::ES256 | Self::HS256 => MessageDigest::sha256(),
@@ -691,8 +693,25 @@ pub(crate) fn digest(alg: Algorithm, input: &[u8]) -> DigestBytes {
     DigestBytes { bytes, len }
 }
 
-/// The `at_hash` / `c_hash` of a value: the left half of its digest, base64url.
+/// The `at_hash` / `c_hash` of a value: the left half of its digest, base64url. For EdDSA
+/// this is the Ed25519 hash (SHA-512); use [`left_half_hash_for_key`] when the key may be
+/// Ed448.
 pub fn left_half_hash(alg: Algorithm, value: &str) -> Result<String> {
     let digest = openssl::hash::hash(alg.digest(), value.as_bytes())?;
     Ok(URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]))
+}
+
+/// The `at_hash` / `c_hash` of a value for a token signed with `alg` by a key of type
+/// `key`: EdDSA's hash depends on the curve (the OpenID Connect working group's answer, as
+/// implemented by other relying parties): SHA-512 for Ed25519, SHAKE256 with a 114-byte
+/// output (the hash inside Ed448) for Ed448, whose left half is 57 bytes.
+pub fn left_half_hash_for_key(alg: Algorithm, key: Option<Id>, value: &str) -> Result<String> {
+    if alg == Algorithm::EdDSA && key == Some(Id::ED448) {
+        let mut hasher = openssl::hash::Hasher::new(MessageDigest::shake_256())?;
+        hasher.update(value.as_bytes())?;
+        let mut digest = [0u8; 114];
+        hasher.finish_xof(&mut digest)?;
+        return Ok(URL_SAFE_NO_PAD.encode(&digest[..57]));
+    }
+    left_half_hash(alg, value)
 }

@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use oidc_rp::jws::{left_half_hash, sign_hmac, sign_with_header};
+use oidc_rp::jws::{left_half_hash, left_half_hash_for_key, sign_hmac, sign_with_header};
 use oidc_rp::{
     Algorithm, EntraTenants, Error, Expectations, IdTokenClaims, Jwk, JwkSet, ProviderProfile,
     Secret, ValidationConfig, VerifyingKey, end_session_url, validate_id_token,
@@ -12,7 +12,7 @@ use oidc_rp::{
 };
 use openssl::ec::{EcGroup, EcKey};
 use openssl::nid::Nid;
-use openssl::pkey::{PKey, Private, Public};
+use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Rsa;
 use serde_json::{Value, json};
 
@@ -1301,6 +1301,73 @@ fn at_hash_known_answer() {
         .expect("hash"),
         "77QmUPtjPfzWtF2AnpK9RQ"
     );
+}
+
+#[test]
+fn eddsa_token_hashes_follow_the_curve() {
+    // Known answers from Python's hashlib: SHA-512 for Ed25519, SHAKE256 with 114 bytes of
+    // output (left half: 57 bytes) for Ed448.
+    let access_token = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y";
+    let ed25519_hash = "q7nS86GgvvFaZkzALLWqJYaJIKw2wCDAVfCAsm5CrBM";
+    let ed448_hash = "W6Ie3EoycJT-JESJ2WSAWX7LRP3FuHvmvNycBMeL-NngYGhJXChp7YRUBdOXcrKGZD4qnhCAstjO";
+    assert_eq!(
+        left_half_hash_for_key(Algorithm::EdDSA, Some(Id::ED448), access_token).expect("hash"),
+        ed448_hash
+    );
+    assert_eq!(
+        left_half_hash_for_key(Algorithm::EdDSA, Some(Id::ED25519), access_token).expect("hash"),
+        ed25519_hash
+    );
+
+    let ed448 = TestKey {
+        private: PKey::generate_ed448().expect("ed448"),
+        kid: "ed448",
+    };
+    let ed25519 = ed_key("ed25519");
+    let set = jwks(&[(&ed448, Some("ed448")), (&ed25519, Some("ed25519"))]);
+    let expect = Expectations {
+        nonce: Some(NONCE),
+        access_token: Some(access_token),
+        ..Expectations::default()
+    };
+    let token = |key: &TestKey, at_hash: &str| {
+        let claims = with(claims(), |c| {
+            c.insert("at_hash".into(), json!(at_hash));
+        });
+        mint(Algorithm::EdDSA, key, Some(key.kid), &claims)
+    };
+    // Ed448 signatures verify (one-shot PureEdDSA) and the token hash is SHAKE256's.
+    let verified = validate_id_token(&token(&ed448, ed448_hash), &set, &config(), &expect, NOW)
+        .expect("Ed448 token with the SHAKE256 at_hash");
+    assert_eq!(verified.sub, "248289761001");
+    assert!(matches!(
+        validate_id_token(&token(&ed448, ed25519_hash), &set, &config(), &expect, NOW),
+        Err(Error::HashMismatch { claim: "at_hash", ref expected, .. }) if expected == ed448_hash
+    ));
+    // A tampered Ed448 signature fails.
+    let mut tampered = token(&ed448, ed448_hash);
+    let last = tampered.pop().expect("char");
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    assert!(matches!(
+        validate_id_token(&tampered, &set, &config(), &expect, NOW),
+        Err(Error::BadSignature { .. })
+    ));
+    // Ed25519 keeps SHA-512.
+    validate_id_token(
+        &token(&ed25519, ed25519_hash),
+        &set,
+        &config(),
+        &expect,
+        NOW,
+    )
+    .expect("Ed25519 token with the SHA-512 at_hash");
+    assert!(matches!(
+        validate_id_token(&token(&ed25519, ed448_hash), &set, &config(), &expect, NOW),
+        Err(Error::HashMismatch {
+            claim: "at_hash",
+            ..
+        })
+    ));
 }
 
 #[test]
