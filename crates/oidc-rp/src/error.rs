@@ -256,7 +256,9 @@ pub enum Error {
     },
 
     // --- flow ----------------------------------------------------------------------------
-    /// The provider redirected back with an OAuth 2.0 error response.
+    /// The provider redirected back with an OAuth 2.0 error response. Both texts come from
+    /// the callback: control and bidirectional-formatting characters are replaced by `?` and
+    /// they are cut to 64 and 256 characters.
     #[error("authorization error {error:?}{}", description.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
     Authorization {
         /// The `error` parameter.
@@ -298,7 +300,8 @@ pub enum Error {
         /// The callback's `iss`.
         actual: Option<String>,
     },
-    /// The token endpoint returned an error or an unusable response.
+    /// The token endpoint returned an error or an unusable response (the provider's text
+    /// sanitized and bounded as for [`Error::Authorization`]).
     #[error("token endpoint: {0}")]
     TokenEndpoint(String),
     /// The token response carries no `id_token`.
@@ -408,3 +411,23 @@ pub(crate) fn sanitize(value: &str, max: usize) -> String {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_strips_control_and_bidi_characters_and_bounds_length() {
+        assert_eq!(sanitize("plain text: ok", 64), "plain text: ok");
+        assert_eq!(
+            sanitize("a\nb\r\tc\u{1b}[31md\u{7f}e\u{85}f", 64),
+            "a?b??c?[31md?e?f"
+        );
+        assert_eq!(
+            sanitize("user \u{202e}nimda\u{202c} \u{200b}\u{2066}x\u{feff}", 64),
+            "user ?nimda? ??x?"
+        );
+        assert_eq!(sanitize("ééééé", 3), "ééé…");
+        assert_eq!(sanitize(&"x".repeat(10_000), 256).chars().count(), 257);
+    }
+}

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, sanitize};
 use crate::http::{OAuth2Http, get_json_body};
 use crate::id_token::{Expectations, IdTokenClaims, ValidationConfig};
 use crate::jws::{Algorithm, sign_compact};
@@ -39,6 +39,13 @@ pub const MAX_CALLBACK_LEN: usize = 16 * 1024;
 
 /// The maximum size of a userinfo response.
 pub const MAX_USERINFO_LEN: usize = 256 * 1024;
+
+/// The longest provider-supplied text (`error_description`, a callback `iss`) kept in an
+/// error, in characters.
+const MAX_PROVIDER_TEXT: usize = 256;
+
+/// The longest provider-supplied error code kept in an error, in characters.
+const MAX_ERROR_CODE: usize = 64;
 
 /// How long a pending login may wait for its callback, by default (10 minutes).
 pub const DEFAULT_LOGIN_TTL_SECS: i64 = 600;
@@ -211,10 +218,7 @@ impl CallbackParams {
             {
                 return Err(Error::InvalidDocument {
                     document: "callback",
-                    reason: format!(
-                        "parameter {:?} appears twice",
-                        k.chars().take(32).collect::<String>()
-                    ),
+                    reason: format!("parameter {:?} appears twice", sanitize(&k, 32)),
                 });
             }
         }
@@ -561,7 +565,7 @@ impl RelyingParty {
             Some(iss) if iss != metadata.issuer => {
                 return Err(Error::CallbackIssuerMismatch {
                     expected: metadata.issuer.clone(),
-                    actual: Some(iss.chars().take(256).collect()),
+                    actual: Some(sanitize(iss, MAX_PROVIDER_TEXT)),
                 });
             }
             None if metadata.authorization_response_iss_parameter_supported => {
@@ -575,10 +579,10 @@ impl RelyingParty {
 
         if let Some(error) = params.get("error") {
             return Err(Error::Authorization {
-                error: error.chars().take(128).collect(),
+                error: sanitize(error, MAX_ERROR_CODE),
                 description: params
                     .get("error_description")
-                    .map(|d| d.chars().take(512).collect()),
+                    .map(|d| sanitize(d, MAX_PROVIDER_TEXT)),
             });
         }
         let code = params.get("code").ok_or(Error::MissingParameter("code"))?;
@@ -651,7 +655,7 @@ impl RelyingParty {
         if sub != id_claims.sub {
             return Err(Error::UserinfoSubMismatch {
                 expected: id_claims.sub.clone(),
-                actual: sub,
+                actual: sanitize(&sub, MAX_PROVIDER_TEXT),
             });
         }
         Ok(UserInfo {
@@ -775,16 +779,21 @@ fn token_set(response: &OidcTokenResponse) -> TokenSet {
 
 fn token_error(e: RequestTokenError<Error, BasicErrorResponse>) -> Error {
     match e {
+        // Everything here may quote the provider's response: control characters are
+        // stripped and the length bounded before it reaches `Display` and the logs.
         RequestTokenError::ServerResponse(r) => Error::TokenEndpoint(format!(
             "{}{}",
-            r.error(),
+            sanitize(r.error().as_ref(), MAX_ERROR_CODE),
             r.error_description()
-                .map(|d| format!(": {}", d.chars().take(512).collect::<String>()))
+                .map(|d| format!(": {}", sanitize(d, MAX_PROVIDER_TEXT)))
                 .unwrap_or_default()
         )),
         RequestTokenError::Request(e) => e,
-        RequestTokenError::Parse(e, _) => Error::TokenEndpoint(format!("unparsable response: {e}")),
-        RequestTokenError::Other(s) => Error::TokenEndpoint(s),
+        RequestTokenError::Parse(e, _) => Error::TokenEndpoint(format!(
+            "unparsable response: {}",
+            sanitize(&e.to_string(), MAX_PROVIDER_TEXT)
+        )),
+        RequestTokenError::Other(s) => Error::TokenEndpoint(sanitize(&s, MAX_PROVIDER_TEXT)),
     }
 }
 

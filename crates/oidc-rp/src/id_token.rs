@@ -516,7 +516,7 @@ pub(crate) fn check_common(
     if !matches {
         return Err(Error::IssuerMismatch {
             expected: config.expected_issuer(tid.as_deref())?,
-            actual: iss,
+            actual: crate::error::sanitize(&iss, 256),
         });
     }
 
@@ -622,7 +622,7 @@ fn check_hash(
         return Err(Error::HashMismatch {
             claim,
             expected,
-            actual: actual.chars().take(128).collect(),
+            actual: crate::error::sanitize(actual, 128),
         });
     }
     Ok(())

@@ -99,7 +99,7 @@ impl Algorithm {
             n if n.eq_ignore_ascii_case("none") => return Err(Error::AlgNone),
             other => {
                 return Err(Error::UnsupportedAlg {
-                    alg: other.chars().take(32).collect(),
+                    alg: crate::error::sanitize(other, 32),
                 });
             }
         })
@@ -372,7 +372,7 @@ fn parse_header(bytes: &[u8]) -> Result<Header> {
     if let Some(crit) = raw.crit {
         let name = match serde_json::from_str::<Value>(crit.get()) {
             Ok(Value::Array(items)) => match items.first() {
-                Some(Value::String(s)) => s.chars().take(64).collect(),
+                Some(Value::String(s)) => crate::error::sanitize(s, 64),
                 _ => String::from("(empty or not a string)"),
             },
             _ => String::from("(not an array)"),

@@ -117,7 +117,7 @@ impl ProviderMetadata {
         if self.issuer != expected_issuer {
             return Err(Error::DiscoveryIssuerMismatch {
                 expected: expected_issuer.into(),
-                actual: self.issuer.clone(),
+                actual: crate::error::sanitize(&self.issuer, 256),
             });
         }
         let issuer = check_endpoint("issuer", &self.issuer, HttpLoopback::Allowed)?;

@@ -459,3 +459,91 @@ async fn failed_fetches_back_off_per_issuer() {
     // Discovery of this provider still worked throughout (one fetch, then cached).
     assert_eq!(server.hits(well_known), 4);
 }
+
+#[tokio::test]
+async fn provider_error_text_is_sanitized_and_bounded() {
+    let server = TestServer::start().await;
+    server.json("/.well-known/openid-configuration", &server.metadata());
+    let provider = Arc::new(
+        Provider::new(
+            ProviderConfig::discover(server.issuer()),
+            reqwest_client(),
+            Arc::new(TestClock::default()),
+        )
+        .expect("provider"),
+    );
+    let rp = RelyingParty::new(
+        provider,
+        ClientConfig::new("c", ClientAuth::None, "http://127.0.0.1:9/cb"),
+        ValidationConfig::new(server.issuer(), "c"),
+        Arc::new(InMemoryLoginStateStore::default()),
+    )
+    .expect("rp");
+    let hostile = format!(
+        "denied\r\n2026-12-04 INFO login ok user=admin\u{1b}[2J\u{202e}{}",
+        "x".repeat(5_000)
+    );
+    let clean = |text: &str| {
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(!text.contains('\u{202e}'), "{text:?}");
+        assert!(text.chars().count() < 400, "{} chars", text.chars().count());
+    };
+
+    // An error response on the callback.
+    let request = rp
+        .authorization_request(&Default::default())
+        .await
+        .expect("request");
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("state", &request.state)
+        .append_pair("error", "access_denied\n\u{1b}[31m")
+        .append_pair("error_description", &hostile)
+        .finish();
+    let params = oidc_rp::CallbackParams::parse(query.as_bytes()).expect("params");
+    let err = rp
+        .handle_callback(&params, Some(request.browser_binding.expose()))
+        .await
+        .expect_err("error response");
+    let Error::Authorization {
+        ref error,
+        ref description,
+    } = err
+    else {
+        panic!("{err}");
+    };
+    assert_eq!(error, "access_denied??[31m");
+    let description = description.as_deref().expect("description");
+    assert!(
+        description.starts_with("denied??2026-12-04 INFO"),
+        "{description}"
+    );
+    clean(description);
+    clean(&err.to_string());
+
+    // An error from the token endpoint.
+    server.route(
+        "/token",
+        400,
+        &[("content-type", "application/json")],
+        json!({"error": "invalid_grant\u{1b}[2J", "error_description": hostile}).to_string(),
+    );
+    let request = rp
+        .authorization_request(&Default::default())
+        .await
+        .expect("request");
+    let query = format!("state={}&code=c0de", request.state);
+    let params = oidc_rp::CallbackParams::parse(query.as_bytes()).expect("params");
+    let err = rp
+        .handle_callback(&params, Some(request.browser_binding.expose()))
+        .await
+        .expect_err("token endpoint error");
+    let Error::TokenEndpoint(ref text) = err else {
+        panic!("{err}");
+    };
+    assert!(
+        text.starts_with("invalid_grant?[2J: denied??2026"),
+        "{text}"
+    );
+    clean(text);
+    clean(&err.to_string());
+}
