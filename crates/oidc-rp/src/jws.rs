@@ -392,15 +392,16 @@ fn opt_string(v: Option<&RawValue>, name: &str) -> Result<Option<String>> {
     }
 }
 
-/// The media type a JOSE `typ` names, lowercased, with the `application/` prefix that
-/// RFC 7515 section 4.1.9 lets producers omit taken off: `JWT` and `application/jwt` are both
-/// `jwt`, `logout+jwt` and `application/logout+jwt` both `logout+jwt`.
-pub fn typ_media_type(typ: &str) -> String {
-    let lower = typ.to_ascii_lowercase();
-    match lower.strip_prefix("application/") {
-        Some(rest) if !rest.contains('/') => rest.to_owned(),
-        _ => lower,
-    }
+/// Whether a JOSE `typ` names the media type `subtype` (lowercase, without `application/`):
+/// case-insensitive, and with the `application/` prefix that RFC 7515 section 4.1.9 lets
+/// producers omit, so `JWT` and `application/jwt` both name `jwt`.
+pub fn typ_is(typ: &str, subtype: &str) -> bool {
+    const PREFIX: &str = "application/";
+    let bare = match typ.get(..PREFIX.len()) {
+        Some(p) if p.eq_ignore_ascii_case(PREFIX) => &typ[PREFIX.len()..],
+        _ => typ,
+    };
+    !bare.contains('/') && bare.eq_ignore_ascii_case(subtype)
 }
 
 /// Checks a token's `typ` against the media types its kind may carry (absent is always
@@ -412,7 +413,7 @@ pub(crate) fn check_typ(
     expected: &'static str,
 ) -> Result<()> {
     match typ {
-        Some(typ) if !accepted.contains(&typ_media_type(typ).as_str()) => Err(Error::WrongTyp {
+        Some(typ) if !accepted.iter().any(|subtype| typ_is(typ, subtype)) => Err(Error::WrongTyp {
             expected,
             actual: crate::error::sanitize(typ, 64),
         }),
