@@ -127,6 +127,19 @@ pub enum Error {
         /// The token's `alg`.
         alg: String,
     },
+    /// The client secret is shorter than RFC 7518 section 3.2 requires for the HMAC
+    /// algorithm (the hash output: 32, 48 or 64 bytes), or empty.
+    #[error(
+        "client secret of {len} bytes is too short for {alg} (RFC 7518 section 3.2 requires at least {min})"
+    )]
+    HmacKeyTooShort {
+        /// The HMAC algorithm.
+        alg: &'static str,
+        /// The secret's length in bytes.
+        len: usize,
+        /// The minimum for `alg`.
+        min: usize,
+    },
     /// OpenSSL failed on a key or signature operation.
     #[error("crypto error: {0}")]
     Crypto(String),
@@ -153,6 +166,12 @@ pub enum Error {
         expected: String,
         /// The token's `iss`.
         actual: String,
+    },
+    /// The token's Entra ID tenant is not in the connection's allowed tenants.
+    #[error("Entra ID tenant {tid:?} is not allowed for this connection")]
+    TenantNotAllowed {
+        /// The token's `tid` (a canonical GUID).
+        tid: String,
     },
     /// `aud` does not contain the client id, or holds an untrusted audience.
     #[error("audience check failed: client id {client_id:?}, token aud {actual:?}: {reason}")]
@@ -237,7 +256,9 @@ pub enum Error {
     },
 
     // --- flow ----------------------------------------------------------------------------
-    /// The provider redirected back with an OAuth 2.0 error response.
+    /// The provider redirected back with an OAuth 2.0 error response. Both texts come from
+    /// the callback: control and bidirectional-formatting characters are replaced by `?` and
+    /// they are cut to 64 and 256 characters.
     #[error("authorization error {error:?}{}", description.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
     Authorization {
         /// The `error` parameter.
@@ -251,6 +272,25 @@ pub enum Error {
     /// The callback's `state` matches no pending login (unknown, expired or already used).
     #[error("unknown, expired or already used state")]
     UnknownState,
+    /// The callback came without the browser binding value (the cookie set when the login
+    /// started); the pending login was not touched.
+    #[error("callback without the browser binding of the login (cookie missing)")]
+    MissingBrowserBinding,
+    /// The browser binding presented is not the one of the login the `state` names: the
+    /// callback comes from another browser. The pending login stays in place.
+    #[error("browser binding does not match the login's state (another browser)")]
+    BrowserBindingMismatch,
+    /// The `state` names a login started by another connection (issuer or client id); the
+    /// pending login stays in place for its own connection.
+    #[error(
+        "state belongs to a login of another connection, not issuer {issuer:?} client {client_id:?}"
+    )]
+    StateForOtherConnection {
+        /// The issuer of the connection that received the callback.
+        issuer: String,
+        /// The client id of the connection that received the callback.
+        client_id: String,
+    },
     /// RFC 9207: the callback's `iss` is not the issuer, or is missing though the provider
     /// advertises it.
     #[error("callback iss check failed: expected {expected:?}, got {actual:?}")]
@@ -260,7 +300,8 @@ pub enum Error {
         /// The callback's `iss`.
         actual: Option<String>,
     },
-    /// The token endpoint returned an error or an unusable response.
+    /// The token endpoint returned an error or an unusable response (the provider's text
+    /// sanitized and bounded as for [`Error::Authorization`]).
     #[error("token endpoint: {0}")]
     TokenEndpoint(String),
     /// The token response carries no `id_token`.
@@ -315,6 +356,17 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A recent discovery or JWKS fetch of this issuer failed; no request is sent until the
+    /// back-off has passed.
+    #[error("{what} fetch failed {failures} time(s) in a row; next attempt in {retry_in_secs}s")]
+    FetchBackoff {
+        /// `discovery` or `jwks_uri`.
+        what: &'static str,
+        /// Consecutive failures so far.
+        failures: u32,
+        /// Seconds until the next attempt is allowed.
+        retry_in_secs: i64,
+    },
     /// The HTTP exchange failed.
     #[error("HTTP: {0}")]
     Http(String),
@@ -340,5 +392,42 @@ impl From<openssl::error::ErrorStack> for Error {
     }
 }
 
+/// A value from the provider or the callback, made safe for logs and `Display`: control
+/// characters and Unicode bidirectional or invisible formatting characters are replaced by
+/// `?`, and the text is cut to `max` characters (an ellipsis marks the cut).
+pub(crate) fn sanitize(value: &str, max: usize) -> String {
+    let mut out = String::with_capacity(value.len().min(max * 4));
+    for (i, c) in value.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        let unsafe_char = c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}');
+        out.push(if unsafe_char { '?' } else { c });
+    }
+    out
+}
+
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_strips_control_and_bidi_characters_and_bounds_length() {
+        assert_eq!(sanitize("plain text: ok", 64), "plain text: ok");
+        assert_eq!(
+            sanitize("a\nb\r\tc\u{1b}[31md\u{7f}e\u{85}f", 64),
+            "a?b??c?[31md?e?f"
+        );
+        assert_eq!(
+            sanitize("user \u{202e}nimda\u{202c} \u{200b}\u{2066}x\u{feff}", 64),
+            "user ?nimda? ??x?"
+        );
+        assert_eq!(sanitize("ééééé", 3), "ééé…");
+        assert_eq!(sanitize(&"x".repeat(10_000), 256).chars().count(), 257);
+    }
+}

@@ -6,9 +6,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use oauth2::basic::{
@@ -25,10 +24,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, sanitize};
 use crate::http::{OAuth2Http, get_json_body};
 use crate::id_token::{Expectations, IdTokenClaims, ValidationConfig};
 use crate::jws::{Algorithm, sign_compact};
+use crate::login_state::REDACTED;
+pub use crate::login_state::{InMemoryLoginStateStore, LoginStateStore, PendingLogin, TakeCheck};
 use crate::logout::{LogoutTokenClaims, end_session_url};
 use crate::provider::Provider;
 use crate::secret::Secret;
@@ -38,6 +39,13 @@ pub const MAX_CALLBACK_LEN: usize = 16 * 1024;
 
 /// The maximum size of a userinfo response.
 pub const MAX_USERINFO_LEN: usize = 256 * 1024;
+
+/// The longest provider-supplied text (`error_description`, a callback `iss`) kept in an
+/// error, in characters.
+const MAX_PROVIDER_TEXT: usize = 256;
+
+/// The longest provider-supplied error code kept in an error, in characters.
+const MAX_ERROR_CODE: usize = 64;
 
 /// How long a pending login may wait for its callback, by default (10 minutes).
 pub const DEFAULT_LOGIN_TTL_SECS: i64 = 600;
@@ -146,96 +154,51 @@ pub struct AuthorizationOptions {
     pub extra_scopes: Vec<String>,
 }
 
-/// What is kept between the redirect to the provider and the callback.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PendingLogin {
-    /// The issuer the login was started with.
-    pub issuer: String,
-    /// The client id the login was started with.
-    pub client_id: String,
-    /// The `nonce` sent.
-    pub nonce: String,
-    /// The PKCE code verifier.
-    pub pkce_verifier: String,
-    /// The `max_age` sent.
-    pub max_age: Option<i64>,
-    /// When the login started (seconds since the epoch).
-    pub created_at: i64,
-}
-
-/// Storage of pending logins, keyed by `state`. `take` must remove atomically: a state is
-/// consumed once, also under concurrent callbacks.
-#[async_trait]
-pub trait LoginStateStore: Send + Sync {
-    /// Stores a pending login under `state`.
-    async fn save(&self, state: &str, login: PendingLogin) -> Result<()>;
-    /// Removes and returns the pending login stored under `state`.
-    async fn take(&self, state: &str) -> Result<Option<PendingLogin>>;
-}
-
-/// An in-process [`LoginStateStore`], bounded in size.
-#[derive(Debug)]
-pub struct InMemoryLoginStateStore {
-    logins: Mutex<HashMap<String, PendingLogin>>,
-    max_entries: usize,
-}
-
-impl Default for InMemoryLoginStateStore {
-    fn default() -> Self {
-        Self::new(100_000)
-    }
-}
-
-impl InMemoryLoginStateStore {
-    /// A store holding at most `max_entries` pending logins; beyond that the oldest go.
-    pub fn new(max_entries: usize) -> Self {
-        Self {
-            logins: Mutex::new(HashMap::new()),
-            max_entries,
-        }
-    }
-}
-
-#[async_trait]
-impl LoginStateStore for InMemoryLoginStateStore {
-    async fn save(&self, state: &str, login: PendingLogin) -> Result<()> {
-        let mut logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
-        while logins.len() >= self.max_entries.max(1) {
-            let oldest = logins
-                .iter()
-                .min_by_key(|(_, l)| l.created_at)
-                .map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => logins.remove(&k),
-                None => break,
-            };
-        }
-        logins.insert(state.to_owned(), login);
-        Ok(())
-    }
-
-    async fn take(&self, state: &str) -> Result<Option<PendingLogin>> {
-        Ok(self
-            .logins
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(state))
-    }
-}
-
-/// The redirect that starts a login.
-#[derive(Debug, Clone)]
+/// The redirect that starts a login. `Debug` shows the endpoint without its query (which
+/// carries the `state` and `nonce`) and redacts the `state` and the browser binding.
+#[derive(Clone)]
 pub struct AuthorizationRequest {
     /// Where to send the browser.
     pub url: Url,
-    /// The `state` (also in the URL), for binding to the browser session if the host wants.
+    /// The `state` (also in the URL).
     pub state: String,
+    /// The browser binding: the host must set it in a cookie of the browser it redirects
+    /// (`HttpOnly`, `Secure`; see the crate docs for `SameSite`) and pass it back to
+    /// [`RelyingParty::handle_callback`]. Only its hash is stored with the pending login.
+    pub browser_binding: Secret,
 }
 
-/// The parameters of the callback, from the query string or the `form_post` body.
-#[derive(Debug, Clone, Default)]
+impl fmt::Debug for AuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationRequest")
+            .field("endpoint", &endpoint_without_query(&self.url))
+            .field("state", &REDACTED)
+            .field("browser_binding", &self.browser_binding)
+            .finish()
+    }
+}
+
+/// The parameters of the callback, from the query string or the `form_post` body. `Debug`
+/// shows the parameter names and the values of `iss` and `error` only: `code`, `state` and
+/// anything else the provider added are redacted.
+#[derive(Clone, Default)]
 pub struct CallbackParams {
     params: HashMap<String, String>,
+}
+
+impl fmt::Debug for CallbackParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&str> = self.params.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        let mut map = f.debug_map();
+        for name in names {
+            match (name, self.params.get(name)) {
+                ("iss" | "error", Some(value)) => map.entry(&name, value),
+                _ => map.entry(&name, &REDACTED),
+            };
+        }
+        map.finish()
+    }
 }
 
 impl CallbackParams {
@@ -255,10 +218,7 @@ impl CallbackParams {
             {
                 return Err(Error::InvalidDocument {
                     document: "callback",
-                    reason: format!(
-                        "parameter {:?} appears twice",
-                        k.chars().take(32).collect::<String>()
-                    ),
+                    reason: format!("parameter {:?} appears twice", sanitize(&k, 32)),
                 });
             }
         }
@@ -314,10 +274,20 @@ pub struct UserInfo {
     pub merged: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct IdTokenField {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
+}
+
+// `oauth2` requires `Debug` of the token response's extra fields; the raw ID token is a
+// bearer credential (an `id_token_hint`), so it is redacted.
+impl fmt::Debug for IdTokenField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdTokenField")
+            .field("id_token", &self.id_token.as_ref().map(|_| REDACTED))
+            .finish()
+    }
 }
 
 impl oauth2::ExtraTokenFields for IdTokenField {}
@@ -376,8 +346,22 @@ impl RelyingParty {
                 provider.issuer()
             )));
         }
+        if let crate::EntraTenants::Only(allowed) = &validation.entra_tenants
+            && let Some(bad) = allowed.iter().find(|t| !crate::is_canonical_guid(t))
+        {
+            return Err(Error::Config(format!(
+                "allowed Entra tenant {bad:?} is not a tenant GUID"
+            )));
+        }
         if validation.client_secret.is_none() {
             validation.client_secret = client.auth.secret().cloned();
+        }
+        // HMAC ID tokens with a secret too short for even HS256 could never verify: say so
+        // now rather than at the first login.
+        if validation.allow_hmac_with_client_secret
+            && let Some(secret) = &validation.client_secret
+        {
+            crate::jws::check_hmac_key(Algorithm::HS256, secret.expose().len())?;
         }
         Ok(Self {
             provider,
@@ -452,8 +436,10 @@ impl RelyingParty {
         sign_compact(*alg, &key.0, kid.as_deref(), &claims).map(Some)
     }
 
-    /// Starts a login: a fresh `state`, `nonce` and PKCE verifier are stored, and the URL
-    /// of the authorization request is returned.
+    /// Starts a login: a fresh `state`, `nonce`, PKCE verifier and browser binding are made,
+    /// the pending login is stored under the `state` (with the hash of the binding), and the
+    /// URL of the authorization request and the binding value are returned. The host sets the
+    /// binding in a cookie and passes it to [`RelyingParty::handle_callback`].
     pub async fn authorization_request(
         &self,
         options: &AuthorizationOptions,
@@ -462,6 +448,7 @@ impl RelyingParty {
         let state = random_token(32)?;
         let nonce = random_token(32)?;
         let verifier = PkceCodeVerifier::new(random_token(32)?);
+        let browser_binding = random_token(32)?;
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
 
         let state_for_url = state.clone();
@@ -499,33 +486,77 @@ impl RelyingParty {
             pkce_verifier: verifier.secret().clone(),
             max_age: options.max_age,
             created_at: self.provider.clock().now(),
+            browser_binding_hash: binding_hash(&browser_binding),
         };
         self.store.save(&state, pending).await?;
         tracing::debug!(issuer = %self.provider.issuer(), "authorization request created");
-        Ok(AuthorizationRequest { url, state })
+        Ok(AuthorizationRequest {
+            url,
+            state,
+            browser_binding: Secret::new(browser_binding),
+        })
     }
 
-    /// Completes a login from the callback's parameters: the `state` is consumed (also when
-    /// the provider sent an error), the RFC 9207 `iss` is checked, the code is exchanged and
-    /// the ID token validated.
-    pub async fn handle_callback(&self, params: &CallbackParams) -> Result<Login> {
-        let result = self.handle_callback_inner(params).await;
+    /// Completes a login from the callback's parameters and the browser binding the host
+    /// read from the cookie it set ([`AuthorizationRequest::browser_binding`]).
+    ///
+    /// The checks run in this order: a missing binding is [`Error::MissingBrowserBinding`]
+    /// (the store is not touched); a `state` of a login started by another connection is
+    /// [`Error::StateForOtherConnection`] and a binding that is not the login's is
+    /// [`Error::BrowserBindingMismatch`], and both leave the pending login in place, so a
+    /// third party holding someone's `state` cannot burn their login. Once those pass, the
+    /// `state` is consumed (exactly once, also when the provider sent an error or a later
+    /// check fails), the login's age, the RFC 9207 `iss` and the error response are checked,
+    /// the code is exchanged and the ID token validated.
+    pub async fn handle_callback(
+        &self,
+        params: &CallbackParams,
+        browser_binding: Option<&str>,
+    ) -> Result<Login> {
+        let result = self.handle_callback_inner(params, browser_binding).await;
         if let Err(e) = &result {
             tracing::warn!(issuer = %self.provider.issuer(), client_id = %self.client.client_id, error = %e, "OIDC login rejected");
         }
         result
     }
 
-    async fn handle_callback_inner(&self, params: &CallbackParams) -> Result<Login> {
+    async fn handle_callback_inner(
+        &self,
+        params: &CallbackParams,
+        browser_binding: Option<&str>,
+    ) -> Result<Login> {
         let state = params
             .get("state")
             .ok_or(Error::MissingParameter("state"))?;
-        let pending = self.store.take(state).await?.ok_or(Error::UnknownState)?;
+        let binding = browser_binding
+            .filter(|b| !b.is_empty())
+            .ok_or(Error::MissingBrowserBinding)?;
+        let presented = binding_hash(binding);
+        let issuer = self.provider.issuer();
+        let client_id = self.client.client_id.as_str();
+        let check = |pending: &PendingLogin| {
+            if pending.issuer != issuer || pending.client_id != client_id {
+                return Err(Error::StateForOtherConnection {
+                    issuer: issuer.to_owned(),
+                    client_id: client_id.to_owned(),
+                });
+            }
+            // Both are base64url SHA-256 digests of 43 characters; the length check only
+            // guards against a malformed stored value.
+            let stored = pending.browser_binding_hash.as_bytes();
+            if stored.len() != presented.len() || !openssl::memcmp::eq(stored, presented.as_bytes())
+            {
+                return Err(Error::BrowserBindingMismatch);
+            }
+            Ok(())
+        };
+        let pending = self
+            .store
+            .take_if(state, &check)
+            .await?
+            .ok_or(Error::UnknownState)?;
         let now = self.provider.clock().now();
-        if pending.issuer != self.provider.issuer()
-            || pending.client_id != self.client.client_id
-            || now.saturating_sub(pending.created_at) > self.client.login_ttl_secs
-        {
+        if now.saturating_sub(pending.created_at) > self.client.login_ttl_secs {
             return Err(Error::UnknownState);
         }
 
@@ -534,7 +565,7 @@ impl RelyingParty {
             Some(iss) if iss != metadata.issuer => {
                 return Err(Error::CallbackIssuerMismatch {
                     expected: metadata.issuer.clone(),
-                    actual: Some(iss.chars().take(256).collect()),
+                    actual: Some(sanitize(iss, MAX_PROVIDER_TEXT)),
                 });
             }
             None if metadata.authorization_response_iss_parameter_supported => {
@@ -548,10 +579,10 @@ impl RelyingParty {
 
         if let Some(error) = params.get("error") {
             return Err(Error::Authorization {
-                error: error.chars().take(128).collect(),
+                error: sanitize(error, MAX_ERROR_CODE),
                 description: params
                     .get("error_description")
-                    .map(|d| d.chars().take(512).collect()),
+                    .map(|d| sanitize(d, MAX_PROVIDER_TEXT)),
             });
         }
         let code = params.get("code").ok_or(Error::MissingParameter("code"))?;
@@ -624,7 +655,7 @@ impl RelyingParty {
         if sub != id_claims.sub {
             return Err(Error::UserinfoSubMismatch {
                 expected: id_claims.sub.clone(),
-                actual: sub,
+                actual: sanitize(&sub, MAX_PROVIDER_TEXT),
             });
         }
         Ok(UserInfo {
@@ -748,17 +779,33 @@ fn token_set(response: &OidcTokenResponse) -> TokenSet {
 
 fn token_error(e: RequestTokenError<Error, BasicErrorResponse>) -> Error {
     match e {
+        // Everything here may quote the provider's response: control characters are
+        // stripped and the length bounded before it reaches `Display` and the logs.
         RequestTokenError::ServerResponse(r) => Error::TokenEndpoint(format!(
             "{}{}",
-            r.error(),
+            sanitize(r.error().as_ref(), MAX_ERROR_CODE),
             r.error_description()
-                .map(|d| format!(": {}", d.chars().take(512).collect::<String>()))
+                .map(|d| format!(": {}", sanitize(d, MAX_PROVIDER_TEXT)))
                 .unwrap_or_default()
         )),
         RequestTokenError::Request(e) => e,
-        RequestTokenError::Parse(e, _) => Error::TokenEndpoint(format!("unparsable response: {e}")),
-        RequestTokenError::Other(s) => Error::TokenEndpoint(s),
+        RequestTokenError::Parse(e, _) => Error::TokenEndpoint(format!(
+            "unparsable response: {}",
+            sanitize(&e.to_string(), MAX_PROVIDER_TEXT)
+        )),
+        RequestTokenError::Other(s) => Error::TokenEndpoint(sanitize(&s, MAX_PROVIDER_TEXT)),
     }
+}
+
+/// The stored form of a browser binding value: SHA-256, base64url.
+fn binding_hash(binding: &str) -> String {
+    URL_SAFE_NO_PAD.encode(openssl::sha::sha256(binding.as_bytes()))
+}
+
+/// The scheme, host, port and path of a URL: what may be logged of a request URL whose query
+/// carries secrets.
+fn endpoint_without_query(url: &Url) -> String {
+    format!("{}{}", url.origin().ascii_serialization(), url.path())
 }
 
 /// `bytes` random bytes from OpenSSL's CSPRNG, base64url.
@@ -766,4 +813,154 @@ fn random_token(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
     openssl::rand::rand_bytes(&mut buf)?;
     Ok(URL_SAFE_NO_PAD.encode(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NONCE: &str = "nonce-value-7f3a";
+    const VERIFIER: &str = "pkce-verifier-value-91bc";
+    const STATE: &str = "state-value-c04e";
+    const CODE: &str = "code-value-5d21";
+
+    fn pending() -> PendingLogin {
+        PendingLogin {
+            issuer: "https://op.example.com".into(),
+            client_id: "client-1".into(),
+            nonce: NONCE.into(),
+            pkce_verifier: VERIFIER.into(),
+            max_age: Some(300),
+            created_at: 1_800_000_000,
+            browser_binding_hash: binding_hash("binding-value-0d9e"),
+        }
+    }
+
+    fn assert_hidden(debug: &str, secrets: &[&str]) {
+        for secret in secrets {
+            assert!(!debug.contains(secret), "{secret} shows in {debug}");
+        }
+    }
+
+    #[test]
+    fn pending_login_debug_hides_nonce_and_verifier() {
+        let debug = format!("{:?}", pending());
+        assert_hidden(
+            &debug,
+            &[NONCE, VERIFIER, &binding_hash("binding-value-0d9e")],
+        );
+        assert!(debug.contains("client-1"), "{debug}");
+        assert!(debug.contains("[redacted]"), "{debug}");
+    }
+
+    #[tokio::test]
+    async fn in_memory_store_debug_hides_states_and_logins() {
+        let clock = Arc::new(crate::FixedClock(1_800_000_000));
+        let store = InMemoryLoginStateStore::with_ttl(10, 600, clock);
+        store.save(STATE, pending()).await.expect("save");
+        let debug = format!("{store:?}");
+        assert_hidden(&debug, &[STATE, NONCE, VERIFIER]);
+        assert!(debug.contains("entries: 1"), "{debug}");
+    }
+
+    #[test]
+    fn callback_params_debug_hides_code_and_state() {
+        let params = CallbackParams::parse(
+            format!("code={CODE}&state={STATE}&iss=https%3A%2F%2Fop.example.com").as_bytes(),
+        )
+        .expect("parse");
+        let debug = format!("{params:?}");
+        assert_hidden(&debug, &[CODE, STATE]);
+        assert!(debug.contains("https://op.example.com"), "{debug}");
+        assert!(debug.contains("\"code\""), "{debug}");
+    }
+
+    #[test]
+    fn authorization_request_debug_hides_state_and_query() {
+        let url = Url::parse(&format!(
+            "https://op.example.com/authorize?state={STATE}&nonce={NONCE}&code_challenge=cc"
+        ))
+        .expect("url");
+        let request = AuthorizationRequest {
+            url,
+            state: STATE.into(),
+            browser_binding: Secret::new("binding-value-0d9e"),
+        };
+        let debug = format!("{request:?}");
+        assert_hidden(&debug, &[STATE, NONCE, "binding-value-0d9e"]);
+        assert!(
+            debug.contains("https://op.example.com/authorize"),
+            "{debug}"
+        );
+    }
+
+    struct NoHttp;
+
+    #[async_trait::async_trait]
+    impl crate::HttpClient for NoHttp {
+        async fn execute(&self, _: crate::HttpRequest) -> Result<crate::HttpResponse> {
+            Err(Error::Http("no network in this test".into()))
+        }
+    }
+
+    #[test]
+    fn enabling_hmac_with_a_short_client_secret_is_a_configuration_error() {
+        let issuer = "https://op.example.com";
+        let metadata: crate::ProviderMetadata = serde_json::from_value(json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/auth"),
+            "token_endpoint": format!("{issuer}/token"),
+            "jwks_uri": format!("{issuer}/jwks"),
+        }))
+        .expect("metadata");
+        let provider = Arc::new(
+            Provider::new(
+                crate::ProviderConfig::with_static_metadata(metadata),
+                Arc::new(NoHttp),
+                Arc::new(crate::FixedClock(0)),
+            )
+            .expect("provider"),
+        );
+        let relying_party = |secret: &str| {
+            let auth = ClientAuth::ClientSecretBasic(Secret::new(secret));
+            let client = ClientConfig::new("client-1", auth, "https://rp.example.com/cb");
+            let mut validation = ValidationConfig::new(issuer, "client-1");
+            validation.allow_hmac_with_client_secret = true;
+            RelyingParty::new(
+                provider.clone(),
+                client,
+                validation,
+                Arc::new(InMemoryLoginStateStore::default()),
+            )
+        };
+        assert!(matches!(
+            relying_party("short-secret"),
+            Err(Error::HmacKeyTooShort {
+                alg: "HS256",
+                len: 12,
+                min: 32
+            })
+        ));
+        relying_party(&"s".repeat(32)).expect("32 bytes are enough for HS256");
+    }
+
+    #[test]
+    fn token_response_and_token_set_debug_hide_tokens() {
+        let response: OidcTokenResponse = serde_json::from_str(
+            r#"{"access_token":"AT-9d8c","token_type":"Bearer","refresh_token":"RT-77e1",
+                "id_token":"IDT-4b2a","expires_in":300}"#,
+        )
+        .expect("token response");
+        let secrets = ["AT-9d8c", "RT-77e1", "IDT-4b2a"];
+        assert_hidden(&format!("{response:?}"), &secrets);
+        let tokens = token_set(&response);
+        assert_eq!(
+            tokens.id_token.as_ref().map(Secret::expose),
+            Some("IDT-4b2a")
+        );
+        assert_hidden(&format!("{tokens:?}"), &secrets);
+        let auth = ClientAuth::ClientSecretPost(Secret::new("client-secret-31f0"));
+        let client = ClientConfig::new("client-1", auth, "https://rp.example.com/cb");
+        assert_hidden(&format!("{client:?}"), &["client-secret-31f0"]);
+    }
 }

@@ -3,7 +3,7 @@
 //! `iat` and `nbf` with one leeway, `nonce`, `at_hash`, `c_hash`, `auth_time` with
 //! `max_age`.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -44,6 +44,21 @@ impl ProviderProfile {
     };
 }
 
+/// Which Entra ID tenants may sign in through a multi-tenant (`{tenantid}` template)
+/// connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EntraTenants {
+    /// Any Entra ID tenant in the world can sign in, as with Entra's `common` and
+    /// `organizations` endpoints: the token is checked against the issuer of the tenant it
+    /// names, but any tenant qualifies. The host must then authorize by `tid` itself.
+    #[default]
+    AnyTenantCanSignIn,
+    /// Only these tenant ids (GUIDs, compared case-insensitively); a token of another tenant
+    /// is [`Error::TenantNotAllowed`].
+    Only(Vec<String>),
+}
+
 /// How a connection validates ID tokens. Build with [`ValidationConfig::new`]; every check is
 /// on by default.
 #[derive(Debug, Clone)]
@@ -52,8 +67,12 @@ pub struct ValidationConfig {
     /// may contain `{tenantid}`.
     pub issuer: String,
     /// Fill `{tenantid}` in the issuer from the token's `tid` claim (Entra ID multi-tenant
-    /// applications). Off by default.
+    /// applications); `tid` must be a canonical GUID. Off by default. Which tenants qualify
+    /// is [`ValidationConfig::entra_tenants`]: by default **any** tenant can sign in.
     pub issuer_is_entra_template: bool,
+    /// With [`ValidationConfig::issuer_is_entra_template`], the tenants allowed to sign in
+    /// (default [`EntraTenants::AnyTenantCanSignIn`]).
+    pub entra_tenants: EntraTenants,
     /// The client id that must be in `aud`.
     pub client_id: String,
     /// Other audiences the client trusts alongside its own (empty by default: a token for
@@ -79,6 +98,7 @@ impl ValidationConfig {
         Self {
             issuer: issuer.into(),
             issuer_is_entra_template: false,
+            entra_tenants: EntraTenants::AnyTenantCanSignIn,
             client_id: client_id.into(),
             trusted_audiences: Vec::new(),
             client_secret: None,
@@ -90,24 +110,43 @@ impl ValidationConfig {
         }
     }
 
-    /// The issuer a token must carry, template filled from `tid` when so configured.
+    /// The issuer a token must carry, template filled from `tid` when so configured: `tid`
+    /// must then be a canonical GUID (8-4-4-4-12 hex digits) and, with
+    /// [`EntraTenants::Only`], one of the allowed tenants.
     pub fn expected_issuer(&self, tid: Option<&str>) -> Result<String> {
         if !self.issuer_is_entra_template {
             return Ok(self.issuer.clone());
         }
         let tid = tid.ok_or(Error::MissingClaim { claim: "tid" })?;
         // A tenant id is a GUID; anything else could smuggle another issuer in.
-        if tid.is_empty()
-            || tid.len() > 36
-            || !tid.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
-        {
+        if !is_canonical_guid(tid) {
             return Err(Error::InvalidClaim {
                 claim: "tid",
-                reason: format!("{tid:?} is not a tenant GUID"),
+                reason: format!(
+                    "{:?} is not a tenant GUID (8-4-4-4-12 hex digits)",
+                    crate::error::sanitize(tid, 64)
+                ),
+            });
+        }
+        if let EntraTenants::Only(allowed) = &self.entra_tenants
+            && !allowed.iter().any(|a| a.eq_ignore_ascii_case(tid))
+        {
+            return Err(Error::TenantNotAllowed {
+                tid: tid.to_owned(),
             });
         }
         Ok(self.issuer.replace(TENANT_PLACEHOLDER, tid))
     }
+}
+
+/// Whether `s` is a GUID in its canonical text form: 36 characters, hex digits in groups of
+/// 8, 4, 4, 4 and 12 separated by hyphens (either case).
+pub fn is_canonical_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// What the login that requested the token expects of it.
@@ -195,71 +234,91 @@ impl IdTokenClaims {
 
 /// The registered claims, each kept as raw JSON until its type is checked; other claims are
 /// skipped without being decoded. A claim that appears twice rejects the token.
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 pub(crate) struct RawClaims<'a> {
-    #[serde(borrow)]
     pub(crate) iss: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) sub: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) aud: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) azp: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) exp: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) iat: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) nbf: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) auth_time: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) nonce: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) at_hash: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) c_hash: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) acr: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) amr: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) sid: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) email: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) email_verified: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) name: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) given_name: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) family_name: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) preferred_username: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) tid: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) jti: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub(crate) events: Option<&'a RawValue>,
 }
 
 impl<'a> RawClaims<'a> {
-    /// Parses the payload: it must be a JSON object.
+    /// Parses the payload: it must be a JSON object (an array or any other value is an
+    /// error), with no claim name twice.
     pub(crate) fn parse(payload: &'a str) -> Result<Self> {
-        serde_json::from_str(payload).map_err(|e| Error::Json {
+        let json_error = |reason: String| Error::Json {
             segment: "payload",
-            reason: e.to_string(),
-        })
+            reason,
+        };
+        let mut c = Self::default();
+        for (name, value) in crate::json::object_members(payload.as_bytes()).map_err(json_error)? {
+            let slot = match name.as_ref() {
+                "iss" => &mut c.iss,
+                "sub" => &mut c.sub,
+                "aud" => &mut c.aud,
+                "azp" => &mut c.azp,
+                "exp" => &mut c.exp,
+                "iat" => &mut c.iat,
+                "nbf" => &mut c.nbf,
+                "auth_time" => &mut c.auth_time,
+                "nonce" => &mut c.nonce,
+                "at_hash" => &mut c.at_hash,
+                "c_hash" => &mut c.c_hash,
+                "acr" => &mut c.acr,
+                "amr" => &mut c.amr,
+                "sid" => &mut c.sid,
+                "email" => &mut c.email,
+                "email_verified" => &mut c.email_verified,
+                "name" => &mut c.name,
+                "given_name" => &mut c.given_name,
+                "family_name" => &mut c.family_name,
+                "preferred_username" => &mut c.preferred_username,
+                "tid" => &mut c.tid,
+                "jti" => &mut c.jti,
+                "events" => &mut c.events,
+                _ => continue,
+            };
+            // `object_members` has rejected duplicate names.
+            *slot = Some(value);
+        }
+        Ok(c)
     }
 }
 
-/// A token whose signature verified, claims not yet checked.
-#[derive(Debug)]
+/// A token whose signature verified, claims not yet checked. `Debug` shows the header only.
 pub(crate) struct VerifiedJws {
     pub(crate) header: Header,
     pub(crate) payload: String,
+    /// The type of the key that verified the signature (`None` for HMAC): EdDSA's token
+    /// hashes depend on the curve.
+    pub(crate) key_type: Option<openssl::pkey::Id>,
+}
+
+impl std::fmt::Debug for VerifiedJws {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedJws")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Parses `token` and checks its signature: HMAC with the client secret when allowed,
@@ -285,7 +344,7 @@ pub(crate) fn verify_jws(
             .ok_or_else(|| Error::NoClientSecret {
                 alg: alg.name().into(),
             })?;
-        jws.verify_hmac(secret.expose().as_bytes())?
+        jws.verify_hmac(secret.expose().as_bytes())?.then_some(None)
     } else {
         if !config.allowed_algorithms.contains(&alg) {
             return Err(Error::AlgNotAllowed {
@@ -293,24 +352,25 @@ pub(crate) fn verify_jws(
                 reason: "not in the connection's allow-list",
             });
         }
-        let mut ok = false;
+        let mut verified_by = None;
         for key in keys.candidates(jws.header.kid.as_deref(), alg)? {
             if jws.verify_with(key.public_key())? {
-                ok = true;
+                verified_by = Some(Some(key.public_key().id()));
                 break;
             }
         }
-        ok
+        verified_by
     };
-    if !verified {
+    let Some(key_type) = verified else {
         return Err(Error::BadSignature {
             alg: alg.name().into(),
             kid: jws.header.kid.clone(),
         });
-    }
+    };
     Ok(VerifiedJws {
         header: jws.header,
         payload: jws.payload,
+        key_type,
     })
 }
 
@@ -323,18 +383,15 @@ pub fn validate_id_token(
     expect: &Expectations<'_>,
     now: i64,
 ) -> Result<IdTokenClaims> {
-    let VerifiedJws { header, payload } = verify_jws(token, keys, config)?;
-    // Explicit typing keeps other JWTs of the provider (logout tokens, access tokens) from
+    let VerifiedJws {
+        header,
+        payload,
+        key_type,
+    } = verify_jws(token, keys, config)?;
+    // OpenID Connect defines no `typ` for ID tokens; RFC 7519 suggests `JWT`. Explicit
+    // typing of other JWTs of the provider (logout tokens, access tokens) keeps them from
     // passing as ID tokens.
-    if let Some(typ) = &header.typ
-        && !typ.eq_ignore_ascii_case("JWT")
-        && !typ.eq_ignore_ascii_case("application/jwt")
-    {
-        return Err(Error::WrongTyp {
-            expected: "JWT",
-            actual: typ.chars().take(64).collect(),
-        });
-    }
+    crate::jws::check_typ(header.typ.as_deref(), &["jwt"], "JWT")?;
     let c = RawClaims::parse(&payload)?;
     if c.events.is_some() {
         return Err(Error::InvalidClaim {
@@ -359,12 +416,12 @@ pub fn validate_id_token(
     if let Some(token) = expect.access_token
         && let Some(actual) = opt_str(c.at_hash, "at_hash")?
     {
-        check_hash("at_hash", header.alg, token, &actual)?;
+        check_hash("at_hash", header.alg, key_type, token, &actual)?;
     }
     if let Some(code) = expect.code
         && let Some(actual) = opt_str(c.c_hash, "c_hash")?
     {
-        check_hash("c_hash", header.alg, code, &actual)?;
+        check_hash("c_hash", header.alg, key_type, code, &actual)?;
     }
 
     let auth_time = opt_time(c.auth_time, "auth_time")?;
@@ -459,7 +516,7 @@ pub(crate) fn check_common(
     if !matches {
         return Err(Error::IssuerMismatch {
             expected: config.expected_issuer(tid.as_deref())?,
-            actual: iss,
+            actual: crate::error::sanitize(&iss, 256),
         });
     }
 
@@ -553,13 +610,19 @@ pub(crate) fn check_common(
     })
 }
 
-fn check_hash(claim: &'static str, alg: Algorithm, value: &str, actual: &str) -> Result<()> {
-    let expected = crate::jws::left_half_hash(alg, value)?;
+fn check_hash(
+    claim: &'static str,
+    alg: Algorithm,
+    key_type: Option<openssl::pkey::Id>,
+    value: &str,
+    actual: &str,
+) -> Result<()> {
+    let expected = crate::jws::left_half_hash_for_key(alg, key_type, value)?;
     if expected != actual {
         return Err(Error::HashMismatch {
             claim,
             expected,
-            actual: actual.chars().take(128).collect(),
+            actual: crate::error::sanitize(actual, 128),
         });
     }
     Ok(())

@@ -16,7 +16,6 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
-use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -100,7 +99,7 @@ impl Algorithm {
             n if n.eq_ignore_ascii_case("none") => return Err(Error::AlgNone),
             other => {
                 return Err(Error::UnsupportedAlg {
-                    alg: other.chars().take(32).collect(),
+                    alg: crate::error::sanitize(other, 32),
                 });
             }
         })
@@ -130,6 +129,17 @@ impl Algorithm {
         matches!(self, Self::HS256 | Self::HS384 | Self::HS512)
     }
 
+    /// The shortest HMAC key RFC 7518 section 3.2 allows for an HS algorithm: the size of the
+    /// hash output (32, 48 or 64 bytes); `None` for other algorithms.
+    pub fn hmac_min_key_len(self) -> Option<usize> {
+        match self {
+            Self::HS256 => Some(32),
+            Self::HS384 => Some(48),
+            Self::HS512 => Some(64),
+            _ => None,
+        }
+    }
+
     /// The JWK `kty` a key for this algorithm has.
     pub fn key_type(self) -> &'static str {
         match self {
@@ -142,8 +152,10 @@ impl Algorithm {
         }
     }
 
-    /// The digest of the signature, and of `at_hash` / `c_hash` (SHA-512 for EdDSA, as the
-    /// OpenID Connect errata set for Ed25519).
+    /// The digest of the signature of the RS, PS, ES and HS algorithms, and of `at_hash` /
+    /// `c_hash`; SHA-512 for EdDSA, which is right for Ed25519 only (EdDSA signatures are
+    /// one-shot PureEdDSA with no digest here; an Ed448 key's token hashes use SHAKE256, see
+    /// [`left_half_hash_for_key`]).
     pub(crate) fn digest(self) -> MessageDigest {
         match self {
             Self::RS256 | Self::PS256 | Self::ES256 | Self::HS256 => MessageDigest::sha256(),
@@ -184,16 +196,36 @@ pub struct Header {
 
 /// The header members read, borrowed; any other member (`jwk`, `jku`, `x5u`, `x5c`...) is
 /// skipped without being decoded.
-#[derive(Deserialize)]
+#[derive(Default)]
 struct RawHeader<'a> {
-    #[serde(borrow)]
     alg: Option<&'a RawValue>,
-    #[serde(borrow)]
     kid: Option<&'a RawValue>,
-    #[serde(borrow)]
     typ: Option<&'a RawValue>,
-    #[serde(borrow)]
     crit: Option<&'a RawValue>,
+}
+
+impl<'a> RawHeader<'a> {
+    /// Parses the header: a JSON object (an array or any other value is an error) with no
+    /// member name twice.
+    fn parse(bytes: &'a [u8]) -> Result<Self> {
+        let json_error = |reason: String| Error::Json {
+            segment: "header",
+            reason,
+        };
+        let mut header = Self::default();
+        for (name, value) in crate::json::object_members(bytes).map_err(json_error)? {
+            let slot = match name.as_ref() {
+                "alg" => &mut header.alg,
+                "kid" => &mut header.kid,
+                "typ" => &mut header.typ,
+                "crit" => &mut header.crit,
+                _ => continue,
+            };
+            // `object_members` has rejected duplicate names.
+            *slot = Some(value);
+        }
+        Ok(header)
+    }
 }
 
 /// A compact JWS split and decoded, its signature not yet checked.
@@ -297,8 +329,10 @@ impl<'a> CompactJws<'a> {
         )
     }
 
-    /// Verifies an HMAC signature with the client secret.
+    /// Verifies an HMAC signature with the client secret. A secret shorter than the hash
+    /// output (RFC 7518 section 3.2), or empty, is [`Error::HmacKeyTooShort`].
     pub fn verify_hmac(&self, secret: &[u8]) -> Result<bool> {
+        check_hmac_key(self.header.alg, secret.len())?;
         let expected = hmac(self.header.alg, secret, self.signing_input.as_bytes())?;
         let signature = self.signature.as_slice();
         Ok(expected.len() == signature.len() && openssl::memcmp::eq(&expected, signature))
@@ -316,8 +350,7 @@ fn parse_header(bytes: &[u8]) -> Result<Header> {
         segment: "header",
         reason,
     };
-    let raw: RawHeader<'_> =
-        serde_json::from_slice(bytes).map_err(|e| json_error(e.to_string()))?;
+    let raw = RawHeader::parse(bytes)?;
     let alg = match raw.alg {
         Some(v) => {
             // Borrowed when the name has no escapes (always, for a real token).
@@ -339,7 +372,7 @@ fn parse_header(bytes: &[u8]) -> Result<Header> {
     if let Some(crit) = raw.crit {
         let name = match serde_json::from_str::<Value>(crit.get()) {
             Ok(Value::Array(items)) => match items.first() {
-                Some(Value::String(s)) => s.chars().take(64).collect(),
+                Some(Value::String(s)) => crate::error::sanitize(s, 64),
                 _ => String::from("(empty or not a string)"),
             },
             _ => String::from("(not an array)"),
@@ -356,6 +389,35 @@ fn opt_string(v: Option<&RawValue>, name: &str) -> Result<Option<String>> {
             segment: "header",
             reason: format!("{name} is not a string"),
         }),
+    }
+}
+
+/// Whether a JOSE `typ` names the media type `subtype` (lowercase, without `application/`):
+/// case-insensitive, and with the `application/` prefix that RFC 7515 section 4.1.9 lets
+/// producers omit, so `JWT` and `application/jwt` both name `jwt`.
+pub fn typ_is(typ: &str, subtype: &str) -> bool {
+    const PREFIX: &str = "application/";
+    let bare = match typ.get(..PREFIX.len()) {
+        Some(p) if p.eq_ignore_ascii_case(PREFIX) => &typ[PREFIX.len()..],
+        _ => typ,
+    };
+    !bare.contains('/') && bare.eq_ignore_ascii_case(subtype)
+}
+
+/// Checks a token's `typ` against the media types its kind may carry (absent is always
+/// accepted: explicit typing is recommended, not required). Another kind's type (`at+jwt`,
+/// `logout+jwt` for an ID token, `secevent+jwt`...) is [`Error::WrongTyp`].
+pub(crate) fn check_typ(
+    typ: Option<&str>,
+    accepted: &[&str],
+    expected: &'static str,
+) -> Result<()> {
+    match typ {
+        Some(typ) if !accepted.iter().any(|subtype| typ_is(typ, subtype)) => Err(Error::WrongTyp {
+            expected,
+            actual: crate::error::sanitize(typ, 64),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -475,6 +537,18 @@ fn key_mismatch(alg: Algorithm, key: &PKey<Public>) -> Error {
     }
 }
 
+/// RFC 7518 section 3.2: an HMAC key at least as long as the hash output.
+pub(crate) fn check_hmac_key(alg: Algorithm, len: usize) -> Result<()> {
+    match alg.hmac_min_key_len() {
+        Some(min) if len < min => Err(Error::HmacKeyTooShort {
+            alg: alg.name(),
+            len,
+            min,
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn hmac(alg: Algorithm, secret: &[u8], input: &[u8]) -> Result<Vec<u8>> {
     if !alg.is_hmac() {
         return Err(Error::AlgNotAllowed {
@@ -519,7 +593,9 @@ pub fn sign_with_header(
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
-/// Signs with HMAC (a client secret); for tests and `client_secret_jwt`-style uses.
+/// Signs with HMAC (a client secret); for tests and `client_secret_jwt`-style uses. The
+/// secret's length is not checked here (tests forge tokens with short keys); verification
+/// enforces the minimum.
 pub fn sign_hmac(alg: Algorithm, secret: &[u8], header: &Value, claims: &Value) -> Result<String> {
     let input = format!(
         "{}.{}",
@@ -618,8 +694,25 @@ pub(crate) fn digest(alg: Algorithm, input: &[u8]) -> DigestBytes {
     DigestBytes { bytes, len }
 }
 
-/// The `at_hash` / `c_hash` of a value: the left half of its digest, base64url.
+/// The `at_hash` / `c_hash` of a value: the left half of its digest, base64url. For EdDSA
+/// this is the Ed25519 hash (SHA-512); use [`left_half_hash_for_key`] when the key may be
+/// Ed448.
 pub fn left_half_hash(alg: Algorithm, value: &str) -> Result<String> {
     let digest = openssl::hash::hash(alg.digest(), value.as_bytes())?;
     Ok(URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]))
+}
+
+/// The `at_hash` / `c_hash` of a value for a token signed with `alg` by a key of type
+/// `key`: EdDSA's hash depends on the curve (the OpenID Connect working group's answer, as
+/// implemented by other relying parties): SHA-512 for Ed25519, SHAKE256 with a 114-byte
+/// output (the hash inside Ed448) for Ed448, whose left half is 57 bytes.
+pub fn left_half_hash_for_key(alg: Algorithm, key: Option<Id>, value: &str) -> Result<String> {
+    if alg == Algorithm::EdDSA && key == Some(Id::ED448) {
+        let mut hasher = openssl::hash::Hasher::new(MessageDigest::shake_256())?;
+        hasher.update(value.as_bytes())?;
+        let mut digest = [0u8; 114];
+        hasher.finish_xof(&mut digest)?;
+        return Ok(URL_SAFE_NO_PAD.encode(&digest[..57]));
+    }
+    left_half_hash(alg, value)
 }

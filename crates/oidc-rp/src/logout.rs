@@ -38,16 +38,13 @@ pub fn validate_logout_token(
     now: i64,
 ) -> Result<LogoutTokenClaims> {
     let verified = verify_jws(token, keys, config)?;
-    if let Some(typ) = &verified.header.typ
-        && !typ.eq_ignore_ascii_case("logout+jwt")
-        && !typ.eq_ignore_ascii_case("application/logout+jwt")
-        && !typ.eq_ignore_ascii_case("JWT")
-    {
-        return Err(Error::WrongTyp {
-            expected: "logout+jwt",
-            actual: typ.chars().take(64).collect(),
-        });
-    }
+    // Back-Channel Logout 1.0 section 2.4 recommends `logout+jwt`; a plain `JWT` (in either
+    // spelling) or no `typ` is accepted, any other token kind is not.
+    crate::jws::check_typ(
+        verified.header.typ.as_deref(),
+        &["logout+jwt", "jwt"],
+        "logout+jwt",
+    )?;
     let c = RawClaims::parse(&verified.payload)?;
     let common = check_common(&c, config, now)?;
 

@@ -70,10 +70,19 @@ pub struct ProviderMetadata {
 }
 
 impl ProviderMetadata {
-    /// Parses a discovery document and checks it against the configured issuer: `issuer`
-    /// must be equal, character for character, and every endpoint must be an `https` URL
-    /// (`http` is accepted for loopback hosts only).
+    /// Parses a discovery document and checks it against the configured issuer (see
+    /// [`ProviderMetadata::check`]).
     pub fn from_json(bytes: &[u8], expected_issuer: &str) -> Result<Self> {
+        Self::from_json_with(bytes, expected_issuer, false)
+    }
+
+    /// [`ProviderMetadata::from_json`] with the loopback loosening of
+    /// [`ProviderConfig::insecure_allow_http_loopback_endpoints`].
+    pub fn from_json_with(
+        bytes: &[u8],
+        expected_issuer: &str,
+        insecure_allow_http_loopback_endpoints: bool,
+    ) -> Result<Self> {
         if bytes.len() > MAX_METADATA_LEN {
             return Err(Error::ResponseTooLarge {
                 max: MAX_METADATA_LEN,
@@ -83,36 +92,76 @@ impl ProviderMetadata {
             document: "provider metadata",
             reason: e.to_string(),
         })?;
-        metadata.check(expected_issuer)?;
+        metadata.check_with(expected_issuer, insecure_allow_http_loopback_endpoints)?;
         Ok(metadata)
     }
 
-    /// The checks of [`ProviderMetadata::from_json`], for statically configured metadata too.
+    /// The checks of [`ProviderMetadata::from_json`], for statically configured metadata too:
+    /// `issuer` must equal the configured issuer, character for character; the issuer must be
+    /// `https`, or plain `http` on a loopback host (a test provider); every endpoint must be
+    /// `https` when the issuer is, and may be plain `http` on a loopback host only when the
+    /// issuer itself is a loopback `http` issuer. An `https` provider that names a plain-http
+    /// endpoint (a server-side request to `http://127.0.0.1:...` on the relying party's
+    /// host) is rejected.
     pub fn check(&self, expected_issuer: &str) -> Result<()> {
+        self.check_with(expected_issuer, false)
+    }
+
+    /// [`ProviderMetadata::check`]; with `insecure_allow_http_loopback_endpoints` an `https`
+    /// issuer may also name plain `http` endpoints on loopback hosts.
+    pub fn check_with(
+        &self,
+        expected_issuer: &str,
+        insecure_allow_http_loopback_endpoints: bool,
+    ) -> Result<()> {
         if self.issuer != expected_issuer {
             return Err(Error::DiscoveryIssuerMismatch {
                 expected: expected_issuer.into(),
-                actual: self.issuer.clone(),
+                actual: crate::error::sanitize(&self.issuer, 256),
             });
         }
-        check_endpoint("issuer", &self.issuer)?;
-        check_endpoint("authorization_endpoint", &self.authorization_endpoint)?;
-        check_endpoint("jwks_uri", &self.jwks_uri)?;
+        let issuer = check_endpoint("issuer", &self.issuer, HttpLoopback::Allowed)?;
+        let endpoints = if issuer.scheme() == "http" || insecure_allow_http_loopback_endpoints {
+            HttpLoopback::Allowed
+        } else {
+            HttpLoopback::Refused
+        };
+        check_endpoint(
+            "authorization_endpoint",
+            &self.authorization_endpoint,
+            endpoints,
+        )?;
+        check_endpoint("jwks_uri", &self.jwks_uri, endpoints)?;
         for (what, url) in [
             ("token_endpoint", &self.token_endpoint),
             ("userinfo_endpoint", &self.userinfo_endpoint),
             ("end_session_endpoint", &self.end_session_endpoint),
         ] {
             if let Some(url) = url {
-                check_endpoint(what, url)?;
+                check_endpoint(what, url, endpoints)?;
             }
         }
         Ok(())
     }
 }
 
-/// An endpoint must be an absolute `https` URL, or `http` on a loopback host.
-pub(crate) fn check_endpoint(what: &'static str, value: &str) -> Result<Url> {
+/// Whether plain `http` on a loopback host is acceptable for a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HttpLoopback {
+    /// `http` on a loopback host is accepted (the issuer itself, or the endpoints of a
+    /// loopback `http` issuer).
+    Allowed,
+    /// Only `https`.
+    Refused,
+}
+
+/// An endpoint must be an absolute `https` URL, or, where `http_loopback` allows it, `http`
+/// on a loopback host.
+pub(crate) fn check_endpoint(
+    what: &'static str,
+    value: &str,
+    http_loopback: HttpLoopback,
+) -> Result<Url> {
     let url = Url::parse(value).map_err(|e| Error::InvalidUrl {
         what,
         reason: e.to_string(),
@@ -122,7 +171,13 @@ pub(crate) fn check_endpoint(what: &'static str, value: &str) -> Result<Url> {
         || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
     match url.scheme() {
         "https" => Ok(url),
-        "http" if loopback => Ok(url),
+        "http" if loopback && http_loopback == HttpLoopback::Allowed => Ok(url),
+        "http" if loopback => Err(Error::InvalidUrl {
+            what,
+            reason: "plain http for an https issuer (only a loopback http issuer, or \
+                     insecure_allow_http_loopback_endpoints, allows it)"
+                .into(),
+        }),
         other => Err(Error::InvalidUrl {
             what,
             reason: format!("scheme {other:?} (https required outside loopback)"),
@@ -154,6 +209,19 @@ pub struct ProviderConfig {
     /// The minimum interval between refetches caused by an unknown `kid`, in seconds
     /// (default 60).
     pub unknown_kid_refetch_secs: i64,
+    /// Accept plain `http` endpoints on loopback hosts in the metadata of an `https` issuer.
+    /// Off by default: such an endpoint makes the relying party send server-side requests
+    /// (with the code, the client secret or an access token) to its own host. Only for a
+    /// provider deliberately reached through a local proxy.
+    pub insecure_allow_http_loopback_endpoints: bool,
+    /// After a failed discovery or JWKS fetch, how long the next attempt of that fetch waits,
+    /// in seconds (default 5); each further consecutive failure doubles the wait up to
+    /// [`ProviderConfig::fetch_failure_backoff_max_secs`]. Meanwhile callers get
+    /// [`Error::FetchBackoff`] without a request, so a failing provider is not hammered by
+    /// every login.
+    pub fetch_failure_backoff_secs: i64,
+    /// The longest wait after consecutive failed fetches, in seconds (default 300).
+    pub fetch_failure_backoff_max_secs: i64,
 }
 
 impl ProviderConfig {
@@ -165,6 +233,9 @@ impl ProviderConfig {
             metadata_ttl_secs: 3600,
             jwks_ttl_secs: 3600,
             unknown_kid_refetch_secs: 60,
+            insecure_allow_http_loopback_endpoints: false,
+            fetch_failure_backoff_secs: 5,
+            fetch_failure_backoff_max_secs: 300,
         }
     }
 
@@ -183,6 +254,38 @@ struct Cache {
     jwks: Option<(Arc<JwkSet>, i64)>,
     last_unknown_kid_refetch: Option<i64>,
     jwks_fetches: u64,
+    metadata_failures: Failures,
+    jwks_failures: Failures,
+}
+
+/// The consecutive failures of one fetch and when the last one happened.
+#[derive(Debug, Default, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: i64,
+}
+
+/// Which fetch a back-off applies to.
+#[derive(Debug, Clone, Copy)]
+enum Fetch {
+    Discovery,
+    Jwks,
+}
+
+impl Fetch {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Discovery => "discovery",
+            Self::Jwks => "jwks_uri",
+        }
+    }
+
+    fn failures(self, cache: &mut Cache) -> &mut Failures {
+        match self {
+            Self::Discovery => &mut cache.metadata_failures,
+            Self::Jwks => &mut cache.jwks_failures,
+        }
+    }
 }
 
 /// A provider's metadata and keys, shared by every login of its connections.
@@ -210,7 +313,10 @@ impl Provider {
     ) -> Result<Self> {
         let mut cache = Cache::default();
         if let MetadataSource::Static(metadata) = &config.metadata {
-            metadata.check(&config.issuer)?;
+            metadata.check_with(
+                &config.issuer,
+                config.insecure_allow_http_loopback_endpoints,
+            )?;
             cache.metadata = Some((Arc::new((**metadata).clone()), i64::MAX));
         }
         Ok(Self {
@@ -246,7 +352,8 @@ impl Provider {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The provider metadata, from the cache or freshly discovered.
+    /// The provider metadata, from the cache or freshly discovered. After a failed
+    /// discovery, [`Error::FetchBackoff`] until the back-off has passed.
     pub async fn metadata(&self) -> Result<Arc<ProviderMetadata>> {
         let now = self.clock.now();
         if let Some((metadata, fetched)) = &self.lock().metadata
@@ -254,12 +361,64 @@ impl Provider {
         {
             return Ok(metadata.clone());
         }
-        let metadata = Arc::new(discover(self.http.as_ref(), &self.config.issuer).await?);
+        self.check_backoff(Fetch::Discovery)?;
+        let fetched = discover_with(
+            self.http.as_ref(),
+            &self.config.issuer,
+            self.config.insecure_allow_http_loopback_endpoints,
+        )
+        .await;
+        let metadata = Arc::new(self.record(Fetch::Discovery, fetched)?);
         self.lock().metadata = Some((metadata.clone(), now));
         Ok(metadata)
     }
 
-    /// The JWKS, from the cache or freshly fetched.
+    /// [`Error::FetchBackoff`] while the last failure of `fetch` is more recent than its
+    /// back-off.
+    fn check_backoff(&self, fetch: Fetch) -> Result<()> {
+        let now = self.clock.now();
+        let failures = *fetch.failures(&mut self.lock());
+        if failures.count == 0 {
+            return Ok(());
+        }
+        // base * 2^(count - 1), capped; the shift is bounded so it cannot overflow.
+        let doubling = 1i64 << failures.count.saturating_sub(1).min(30);
+        let wait = self
+            .config
+            .fetch_failure_backoff_secs
+            .max(0)
+            .saturating_mul(doubling)
+            .min(self.config.fetch_failure_backoff_max_secs.max(0));
+        let elapsed = now.saturating_sub(failures.last);
+        if elapsed < wait {
+            return Err(Error::FetchBackoff {
+                what: fetch.name(),
+                failures: failures.count,
+                retry_in_secs: wait - elapsed,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records the outcome of a fetch: a failure starts or lengthens the back-off, a success
+    /// ends it.
+    fn record<T>(&self, fetch: Fetch, outcome: Result<T>) -> Result<T> {
+        let now = self.clock.now();
+        let mut cache = self.lock();
+        let failures = fetch.failures(&mut cache);
+        match &outcome {
+            Ok(_) => *failures = Failures::default(),
+            Err(e) => {
+                failures.count = failures.count.saturating_add(1);
+                failures.last = now;
+                tracing::warn!(issuer = %self.config.issuer, fetch = fetch.name(), failures = failures.count, error = %e, "provider fetch failed, backing off");
+            }
+        }
+        outcome
+    }
+
+    /// The JWKS, from the cache or freshly fetched. After a failed fetch,
+    /// [`Error::FetchBackoff`] until the back-off has passed.
     pub async fn jwks(&self) -> Result<Arc<JwkSet>> {
         let now = self.clock.now();
         if let Some((jwks, fetched)) = &self.lock().jwks
@@ -272,15 +431,17 @@ impl Provider {
 
     async fn fetch_jwks(&self) -> Result<Arc<JwkSet>> {
         let metadata = self.metadata().await?;
-        let body = get_json_body(
+        self.check_backoff(Fetch::Jwks)?;
+        let fetched = get_json_body(
             self.http.as_ref(),
             &metadata.jwks_uri,
             "jwks_uri",
             MAX_JWKS_LEN,
             None,
         )
-        .await?;
-        let jwks = Arc::new(JwkSet::from_json(&body)?);
+        .await
+        .and_then(|body| JwkSet::from_json(&body));
+        let jwks = Arc::new(self.record(Fetch::Jwks, fetched)?);
         let now = self.clock.now();
         let mut cache = self.lock();
         cache.jwks = Some((jwks.clone(), now));
@@ -344,12 +505,140 @@ impl Provider {
     }
 }
 
-/// Fetches and checks `{issuer}/.well-known/openid-configuration`.
+/// Fetches and checks `{issuer}/.well-known/openid-configuration` (see
+/// [`ProviderMetadata::check`]).
 pub async fn discover(http: &dyn HttpClient, issuer: &str) -> Result<ProviderMetadata> {
-    check_endpoint("issuer", issuer)?;
+    discover_with(http, issuer, false).await
+}
+
+/// [`discover`] with the loopback loosening of
+/// [`ProviderConfig::insecure_allow_http_loopback_endpoints`].
+pub async fn discover_with(
+    http: &dyn HttpClient,
+    issuer: &str,
+    insecure_allow_http_loopback_endpoints: bool,
+) -> Result<ProviderMetadata> {
+    check_endpoint("issuer", issuer, HttpLoopback::Allowed)?;
     let url = format!("{}{WELL_KNOWN_PATH}", issuer.trim_end_matches('/'));
     let body = get_json_body(http, &url, "discovery", MAX_METADATA_LEN, None).await?;
-    let metadata = ProviderMetadata::from_json(&body, issuer)?;
+    let metadata =
+        ProviderMetadata::from_json_with(&body, issuer, insecure_allow_http_loopback_endpoints)?;
     tracing::debug!(issuer, "provider metadata discovered");
     Ok(metadata)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const ENDPOINTS: [&str; 5] = [
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+    ];
+
+    fn document(issuer: &str, endpoint_base: &str) -> serde_json::Value {
+        json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{endpoint_base}/auth"),
+            "token_endpoint": format!("{endpoint_base}/token"),
+            "jwks_uri": format!("{endpoint_base}/jwks"),
+            "userinfo_endpoint": format!("{endpoint_base}/userinfo"),
+            "end_session_endpoint": format!("{endpoint_base}/logout"),
+        })
+    }
+
+    #[test]
+    fn an_https_issuer_cannot_name_plain_http_loopback_endpoints() {
+        let issuer = "https://op.example.com";
+        for endpoint in ENDPOINTS {
+            for target in [
+                "http://127.0.0.1:8080/x",
+                "http://localhost/x",
+                "http://[::1]/x",
+            ] {
+                let mut doc = document(issuer, issuer);
+                doc[endpoint] = json!(target);
+                let err = ProviderMetadata::from_json(doc.to_string().as_bytes(), issuer)
+                    .expect_err("http endpoint of an https issuer");
+                assert!(
+                    matches!(err, Error::InvalidUrl { what, ref reason }
+                        if what == endpoint && reason.contains("https issuer")),
+                    "{endpoint} = {target}: {err}"
+                );
+                // The explicit option accepts it.
+                let metadata =
+                    ProviderMetadata::from_json_with(doc.to_string().as_bytes(), issuer, true)
+                        .expect("loosened");
+                assert_eq!(metadata.issuer, issuer);
+            }
+        }
+        // The option never admits plain http beyond loopback.
+        let mut doc = document(issuer, issuer);
+        doc["token_endpoint"] = json!("http://10.0.0.1/token");
+        assert!(matches!(
+            ProviderMetadata::from_json_with(doc.to_string().as_bytes(), issuer, true),
+            Err(Error::InvalidUrl {
+                what: "token_endpoint",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_loopback_http_issuer_may_name_loopback_http_endpoints() {
+        let issuer = "http://127.0.0.1:4000";
+        let doc = document(issuer, issuer);
+        let metadata =
+            ProviderMetadata::from_json(doc.to_string().as_bytes(), issuer).expect("loopback");
+        assert_eq!(metadata.jwks_uri, "http://127.0.0.1:4000/jwks");
+        let doc = document(issuer, "https://op.example.com");
+        ProviderMetadata::from_json(doc.to_string().as_bytes(), issuer).expect("https endpoints");
+        let mut doc = document(issuer, issuer);
+        doc["jwks_uri"] = json!("http://op.example.com/jwks");
+        assert!(matches!(
+            ProviderMetadata::from_json(doc.to_string().as_bytes(), issuer),
+            Err(Error::InvalidUrl {
+                what: "jwks_uri",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn static_metadata_gets_the_same_check() {
+        let issuer = "https://op.example.com";
+        let mut doc = document(issuer, issuer);
+        doc["userinfo_endpoint"] = json!("http://127.0.0.1/userinfo");
+        let metadata: ProviderMetadata = serde_json::from_value(doc).expect("metadata");
+        let provider = Provider::new(
+            ProviderConfig::with_static_metadata(metadata.clone()),
+            Arc::new(NoHttp),
+            Arc::new(crate::FixedClock(0)),
+        );
+        assert!(matches!(
+            provider,
+            Err(Error::InvalidUrl {
+                what: "userinfo_endpoint",
+                ..
+            })
+        ));
+        let mut config = ProviderConfig::with_static_metadata(metadata);
+        config.insecure_allow_http_loopback_endpoints = true;
+        Provider::new(config, Arc::new(NoHttp), Arc::new(crate::FixedClock(0))).expect("loosened");
+    }
+
+    /// A transport for tests that must not reach the network.
+    struct NoHttp;
+
+    #[async_trait::async_trait]
+    impl HttpClient for NoHttp {
+        async fn execute(&self, _: crate::http::HttpRequest) -> Result<crate::http::HttpResponse> {
+            Err(Error::Http("no network in this test".into()))
+        }
+    }
 }

@@ -4,14 +4,15 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use oidc_rp::jws::{left_half_hash, sign_hmac, sign_with_header};
+use oidc_rp::jws::{left_half_hash, left_half_hash_for_key, sign_hmac, sign_with_header};
 use oidc_rp::{
-    Algorithm, Error, Expectations, IdTokenClaims, Jwk, JwkSet, ProviderProfile, Secret,
-    ValidationConfig, VerifyingKey, end_session_url, validate_id_token, validate_logout_token,
+    Algorithm, EntraTenants, Error, Expectations, IdTokenClaims, Jwk, JwkSet, ProviderProfile,
+    Secret, ValidationConfig, VerifyingKey, end_session_url, validate_id_token,
+    validate_logout_token,
 };
 use openssl::ec::{EcGroup, EcKey};
 use openssl::nid::Nid;
-use openssl::pkey::{PKey, Private, Public};
+use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Rsa;
 use serde_json::{Value, json};
 
@@ -301,7 +302,8 @@ fn alg_outside_the_allow_list_is_rejected() {
 #[test]
 fn hmac_needs_the_option_and_the_client_secret() {
     let (_, set) = rs256();
-    let secret = "a-client-secret-of-32-bytes-long!";
+    let secret = "a-client-secret-of-64-bytes-long-enough-for-hs512-0123456789abcd";
+    assert_eq!(secret.len(), 64);
     let header = json!({"alg": "HS256"});
     let token = sign_hmac(Algorithm::HS256, secret.as_bytes(), &header, &claims()).expect("hmac");
 
@@ -342,6 +344,52 @@ fn hmac_needs_the_option_and_the_client_secret() {
 }
 
 #[test]
+fn hmac_secret_shorter_than_the_hash_output_is_rejected() {
+    let (_, set) = rs256();
+    let mut cfg = config();
+    cfg.allow_hmac_with_client_secret = true;
+    let check = |cfg: &ValidationConfig, alg: Algorithm, secret: &str| {
+        let header = json!({"alg": alg.name()});
+        // OpenSSL will not make an HMAC key of zero bytes; any key will do for that token,
+        // the length check comes first.
+        let key = if secret.is_empty() { "k" } else { secret };
+        let token = sign_hmac(alg, key.as_bytes(), &header, &claims()).expect("hmac");
+        validate_id_token(&token, &set, cfg, &expect_nonce(), NOW)
+    };
+    for (alg, min) in [
+        (Algorithm::HS256, 32),
+        (Algorithm::HS384, 48),
+        (Algorithm::HS512, 64),
+    ] {
+        for len in [0, 1, min - 1] {
+            let secret = "s".repeat(len);
+            cfg.client_secret = Some(Secret::new(secret.clone()));
+            let err = check(&cfg, alg, &secret).expect_err("too short");
+            assert!(
+                matches!(err, Error::HmacKeyTooShort { alg: a, len: l, min: m }
+                    if a == alg.name() && l == len && m == min),
+                "{alg} with {len} bytes: {err}"
+            );
+        }
+        let secret = "s".repeat(min);
+        cfg.client_secret = Some(Secret::new(secret.clone()));
+        let verified = check(&cfg, alg, &secret).unwrap_or_else(|e| panic!("{alg}: {e}"));
+        assert_eq!(verified.sub, "248289761001");
+    }
+    // A 32-byte secret is enough for HS256 but not for HS512.
+    let secret = "s".repeat(32);
+    cfg.client_secret = Some(Secret::new(secret.clone()));
+    assert!(matches!(
+        check(&cfg, Algorithm::HS512, &secret),
+        Err(Error::HmacKeyTooShort {
+            len: 32,
+            min: 64,
+            ..
+        })
+    ));
+}
+
+#[test]
 fn hmac_keyed_with_the_providers_public_key_fails() {
     let (key, set) = rs256();
     let public_pem = key.private.public_key_to_pem().expect("pem");
@@ -351,7 +399,7 @@ fn hmac_keyed_with_the_providers_public_key_fails() {
         .expect("n");
     let mut cfg = config();
     cfg.allow_hmac_with_client_secret = true;
-    cfg.client_secret = Some(Secret::new("the-real-client-secret"));
+    cfg.client_secret = Some(Secret::new("the-real-client-secret-of-more-than-32-bytes"));
     for public_bytes in [public_pem.clone(), jwk_n.into_bytes()] {
         let header = json!({"alg": "HS256", "kid": "k1"});
         let token = sign_hmac(Algorithm::HS256, &public_bytes, &header, &claims()).expect("hmac");
@@ -534,6 +582,106 @@ fn non_object_json_is_rejected() {
             ..
         })
     ));
+}
+
+/// Signs raw header and payload bytes with RS256 (what `sign_with_header` cannot express:
+/// non-object JSON, duplicate members).
+fn sign_raw(key: &TestKey, header: &str, payload: &str) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let mut signer =
+        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key.private)
+            .expect("signer");
+    signer.update(input.as_bytes()).expect("update");
+    format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(signer.sign_to_vec().expect("sign"))
+    )
+}
+
+#[test]
+fn json_arrays_are_neither_headers_nor_claims() {
+    let (key, set) = rs256();
+    let claims = claims().to_string();
+    // A header array in the field order of a struct (alg, kid, typ, crit), validly signed.
+    let token = sign_raw(&key, r#"["RS256","k1",null,null]"#, &claims);
+    assert!(
+        matches!(validate(&token, &set), Err(Error::Json { segment: "header", ref reason })
+            if reason.contains("expected a JSON object")),
+        "{:?}",
+        validate(&token, &set)
+    );
+    // A claims array in the field order of the registered claims, validly signed.
+    let payload = format!(
+        r#"["{ISS}","248289761001","{CLIENT}",null,{},{},null,null,"{NONCE}"]"#,
+        NOW + 300,
+        NOW - 10
+    );
+    let token = sign_raw(&key, r#"{"alg":"RS256","kid":"k1"}"#, &payload);
+    assert!(
+        matches!(validate(&token, &set), Err(Error::Json { segment: "payload", ref reason })
+            if reason.contains("expected a JSON object")),
+        "{:?}",
+        validate(&token, &set)
+    );
+    for not_object in ["true", "1", "\"JWT\"", "null"] {
+        let token = sign_raw(&key, not_object, &claims);
+        assert!(
+            matches!(
+                validate(&token, &set),
+                Err(Error::Json {
+                    segment: "header",
+                    ..
+                })
+            ),
+            "{not_object}"
+        );
+    }
+    // The same holds for logout tokens.
+    let token = sign_raw(&key, r#"{"alg":"RS256","kid":"k1"}"#, "[1]");
+    assert!(matches!(
+        validate_logout_token(&token, &set, &config(), NOW),
+        Err(Error::Json {
+            segment: "payload",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn duplicate_member_names_are_rejected_in_header_and_claims() {
+    let (key, set) = rs256();
+    let claims = claims().to_string();
+    // Header members this crate does not read still may not repeat.
+    for header in [
+        r#"{"alg":"RS256","kid":"k1","x5c":["a"],"x5c":["b"]}"#,
+        r#"{"alg":"RS256","kid":"k1","typ":"JWT","typ":"at+jwt"}"#,
+        r#"{"alg":"RS256","kid":"k1","\u0061lg":"RS256"}"#,
+    ] {
+        let token = sign_raw(&key, header, &claims);
+        assert!(
+            matches!(validate(&token, &set), Err(Error::Json { segment: "header", ref reason })
+                if reason.starts_with("duplicate field")),
+            "{header}: {:?}",
+            validate(&token, &set)
+        );
+    }
+    // A custom claim that appears twice: last-wins would hand `all()` one of two answers.
+    let payload = format!(
+        r#"{{"iss":"{ISS}","sub":"s","aud":"{CLIENT}","iat":{},"exp":{},"nonce":"{NONCE}","groups":["users"],"groups":["admins"]}}"#,
+        NOW - 1,
+        NOW + 60
+    );
+    let token = sign_raw(&key, r#"{"alg":"RS256","kid":"k1"}"#, &payload);
+    assert!(
+        matches!(validate(&token, &set), Err(Error::Json { segment: "payload", ref reason })
+            if reason == "duplicate field `groups`"),
+        "{:?}",
+        validate(&token, &set)
+    );
 }
 
 // --- key selection --------------------------------------------------------------------
@@ -725,6 +873,88 @@ fn entra_tenant_template_only_when_configured() {
     assert!(matches!(
         validate_id_token(&token, &set, &cfg, &expect_nonce(), NOW),
         Err(Error::InvalidClaim { claim: "tid", .. })
+    ));
+}
+
+/// A token for the Entra multi-tenant template whose `iss` names `tid`'s tenant.
+fn entra_token(key: &TestKey, tid: &str) -> String {
+    mint(
+        Algorithm::RS256,
+        key,
+        Some("k1"),
+        &with(claims(), |c| {
+            c.insert(
+                "iss".into(),
+                json!(format!("https://login.microsoftonline.com/{tid}/v2.0")),
+            );
+            c.insert("tid".into(), json!(tid));
+        }),
+    )
+}
+
+#[test]
+fn entra_tid_must_be_a_canonical_guid_and_an_allowed_tenant() {
+    let (key, set) = rs256();
+    let mut cfg =
+        ValidationConfig::new("https://login.microsoftonline.com/{tenantid}/v2.0", CLIENT);
+    cfg.issuer_is_entra_template = true;
+    let check = |cfg: &ValidationConfig, tid: &str| {
+        validate_id_token(&entra_token(&key, tid), &set, cfg, &expect_nonce(), NOW)
+    };
+    // Hex and hyphens, but not the 8-4-4-4-12 form.
+    for tid in [
+        "9188040d6c674c5bb11236a304b66dad",
+        "9188040d-6c67-4c5b-b11236a304b66-dad",
+        "------------------------------------",
+        "-",
+        "abc",
+        "9188040d-6c67-4c5b-b112-36a304b66dag",
+    ] {
+        assert!(
+            matches!(
+                check(&cfg, tid),
+                Err(Error::InvalidClaim { claim: "tid", .. })
+            ),
+            "{tid}: {:?}",
+            check(&cfg, tid)
+        );
+    }
+
+    // Without a list any tenant signs in (the documented default).
+    let tenant_a = "9188040d-6c67-4c5b-b112-36a304b66dad";
+    let tenant_b = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    assert_eq!(cfg.entra_tenants, EntraTenants::AnyTenantCanSignIn);
+    for tid in [tenant_a, tenant_b, "9188040D-6C67-4C5B-B112-36A304B66DAD"] {
+        assert_eq!(
+            check(&cfg, tid).expect("any tenant").tid.as_deref(),
+            Some(tid)
+        );
+    }
+
+    // With a list, another tenant is rejected with its id; case does not matter.
+    cfg.entra_tenants = EntraTenants::Only(vec![tenant_a.to_uppercase()]);
+    assert_eq!(
+        check(&cfg, tenant_a).expect("allowed").tid.as_deref(),
+        Some(tenant_a)
+    );
+    assert!(matches!(
+        check(&cfg, tenant_b),
+        Err(Error::TenantNotAllowed { ref tid }) if tid == tenant_b
+    ));
+    // The same rule for logout tokens.
+    let logout = mint_logout(
+        &key,
+        &with(logout_claims(), |c| {
+            c.insert(
+                "iss".into(),
+                json!(format!("https://login.microsoftonline.com/{tenant_b}/v2.0")),
+            );
+            c.insert("tid".into(), json!(tenant_b));
+        }),
+    );
+    assert!(matches!(
+        validate_logout_token(&logout, &set, &cfg, NOW),
+        Err(Error::TenantNotAllowed { ref tid }) if tid == tenant_b
     ));
 }
 
@@ -1074,6 +1304,73 @@ fn at_hash_known_answer() {
 }
 
 #[test]
+fn eddsa_token_hashes_follow_the_curve() {
+    // Known answers from Python's hashlib: SHA-512 for Ed25519, SHAKE256 with 114 bytes of
+    // output (left half: 57 bytes) for Ed448.
+    let access_token = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y";
+    let ed25519_hash = "q7nS86GgvvFaZkzALLWqJYaJIKw2wCDAVfCAsm5CrBM";
+    let ed448_hash = "W6Ie3EoycJT-JESJ2WSAWX7LRP3FuHvmvNycBMeL-NngYGhJXChp7YRUBdOXcrKGZD4qnhCAstjO";
+    assert_eq!(
+        left_half_hash_for_key(Algorithm::EdDSA, Some(Id::ED448), access_token).expect("hash"),
+        ed448_hash
+    );
+    assert_eq!(
+        left_half_hash_for_key(Algorithm::EdDSA, Some(Id::ED25519), access_token).expect("hash"),
+        ed25519_hash
+    );
+
+    let ed448 = TestKey {
+        private: PKey::generate_ed448().expect("ed448"),
+        kid: "ed448",
+    };
+    let ed25519 = ed_key("ed25519");
+    let set = jwks(&[(&ed448, Some("ed448")), (&ed25519, Some("ed25519"))]);
+    let expect = Expectations {
+        nonce: Some(NONCE),
+        access_token: Some(access_token),
+        ..Expectations::default()
+    };
+    let token = |key: &TestKey, at_hash: &str| {
+        let claims = with(claims(), |c| {
+            c.insert("at_hash".into(), json!(at_hash));
+        });
+        mint(Algorithm::EdDSA, key, Some(key.kid), &claims)
+    };
+    // Ed448 signatures verify (one-shot PureEdDSA) and the token hash is SHAKE256's.
+    let verified = validate_id_token(&token(&ed448, ed448_hash), &set, &config(), &expect, NOW)
+        .expect("Ed448 token with the SHAKE256 at_hash");
+    assert_eq!(verified.sub, "248289761001");
+    assert!(matches!(
+        validate_id_token(&token(&ed448, ed25519_hash), &set, &config(), &expect, NOW),
+        Err(Error::HashMismatch { claim: "at_hash", ref expected, .. }) if expected == ed448_hash
+    ));
+    // A tampered Ed448 signature fails.
+    let mut tampered = token(&ed448, ed448_hash);
+    let last = tampered.pop().expect("char");
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    assert!(matches!(
+        validate_id_token(&tampered, &set, &config(), &expect, NOW),
+        Err(Error::BadSignature { .. })
+    ));
+    // Ed25519 keeps SHA-512.
+    validate_id_token(
+        &token(&ed25519, ed25519_hash),
+        &set,
+        &config(),
+        &expect,
+        NOW,
+    )
+    .expect("Ed25519 token with the SHA-512 at_hash");
+    assert!(matches!(
+        validate_id_token(&token(&ed25519, ed448_hash), &set, &config(), &expect, NOW),
+        Err(Error::HashMismatch {
+            claim: "at_hash",
+            ..
+        })
+    ));
+}
+
+#[test]
 fn auth_time_is_checked_with_max_age() {
     let (key, set) = rs256();
     let expect = Expectations {
@@ -1312,6 +1609,91 @@ fn logout_token_is_not_an_id_token() {
             ..
         })
     ));
+}
+
+#[test]
+fn typ_names_the_token_kind() {
+    let (key, set) = rs256();
+    let no_nonce = Expectations::default();
+    let id_token = |typ: Option<&str>| {
+        let mut header = json!({"alg": "RS256", "kid": "k1"});
+        if let Some(typ) = typ {
+            header["typ"] = json!(typ);
+        }
+        let token =
+            sign_with_header(Algorithm::RS256, &key.private, &header, &claims()).expect("sign");
+        validate_id_token(&token, &set, &config(), &no_nonce, NOW)
+    };
+    let logout_token = |typ: Option<&str>| {
+        let mut header = json!({"alg": "RS256", "kid": "k1"});
+        if let Some(typ) = typ {
+            header["typ"] = json!(typ);
+        }
+        let token = sign_with_header(Algorithm::RS256, &key.private, &header, &logout_claims())
+            .expect("sign");
+        validate_logout_token(&token, &set, &config(), NOW)
+    };
+
+    // ID tokens: no typ, or JWT in any of its spellings (RFC 7515 4.1.9 drops "application/").
+    for typ in [
+        None,
+        Some("JWT"),
+        Some("jwt"),
+        Some("application/jwt"),
+        Some("application/JWT"),
+    ] {
+        assert!(id_token(typ).is_ok(), "{typ:?}: {:?}", id_token(typ));
+    }
+    // Other token kinds, and values that are no JWT type at all.
+    for typ in [
+        "at+jwt",
+        "application/at+jwt",
+        "logout+jwt",
+        "application/logout+jwt",
+        "secevent+jwt",
+        "JOSE",
+        "",
+        "application/jwt; charset=utf-8",
+        "text/jwt",
+    ] {
+        assert!(
+            matches!(id_token(Some(typ)), Err(Error::WrongTyp { expected: "JWT", ref actual }) if actual == typ),
+            "{typ}: {:?}",
+            id_token(Some(typ))
+        );
+    }
+
+    // Logout tokens: logout+jwt, JWT, either with "application/", or none.
+    for typ in [
+        None,
+        Some("logout+jwt"),
+        Some("application/logout+jwt"),
+        Some("JWT"),
+        Some("application/jwt"),
+    ] {
+        assert!(
+            logout_token(typ).is_ok(),
+            "{typ:?}: {:?}",
+            logout_token(typ)
+        );
+    }
+    for typ in [
+        "at+jwt",
+        "secevent+jwt",
+        "JOSE",
+        "application/foo/logout+jwt",
+    ] {
+        assert!(
+            matches!(
+                logout_token(Some(typ)),
+                Err(Error::WrongTyp {
+                    expected: "logout+jwt",
+                    ..
+                })
+            ),
+            "{typ}"
+        );
+    }
 }
 
 // --- RP-initiated logout ---------------------------------------------------------------

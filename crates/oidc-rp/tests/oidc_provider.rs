@@ -84,7 +84,8 @@ async fn login(
 ) -> Result<Login, Error> {
     let request = rp.authorization_request(options).await?;
     let params = browser.authorize(request.url.as_str(), REDIRECT).await;
-    rp.handle_callback(&params).await
+    rp.handle_callback(&params, Some(request.browser_binding.expose()))
+        .await
 }
 
 fn hint(account: &str) -> AuthorizationOptions {
@@ -167,7 +168,7 @@ async fn code_flow_with_each_signing_alg_and_client_auth_method() {
             "RFC 9207 iss is sent"
         );
         let login = rp
-            .handle_callback(&params)
+            .handle_callback(&params, Some(request.browser_binding.expose()))
             .await
             .unwrap_or_else(|e| panic!("{client_id}: {e}"));
         assert_eq!(login.claims.sub, format!("alice-{alg}"));
@@ -239,7 +240,10 @@ async fn form_post_userinfo_refresh_and_request_options() {
         .extend_pairs(&form.fields)
         .finish();
     let params = oidc_rp::CallbackParams::parse(body.as_bytes()).expect("form");
-    let login = rp.handle_callback(&params).await.expect("login");
+    let login = rp
+        .handle_callback(&params, Some(request.browser_binding.expose()))
+        .await
+        .expect("login");
     assert_eq!(login.claims.sub, "carol");
     assert_eq!(login.claims.acr.as_deref(), Some("urn:gatehouse:acr:mfa"));
     let auth_time = login.claims.auth_time.expect("auth_time with max_age");
@@ -309,7 +313,7 @@ async fn callback_state_is_single_use_and_checked() {
         .expect("request");
     let params = browser.authorize(request.url.as_str(), REDIRECT).await;
     assert_eq!(
-        rp.handle_callback(&params)
+        rp.handle_callback(&params, Some(request.browser_binding.expose()))
             .await
             .expect("first use")
             .claims
@@ -318,7 +322,8 @@ async fn callback_state_is_single_use_and_checked() {
     );
     // The same callback again: the state was consumed.
     assert!(matches!(
-        rp.handle_callback(&params).await,
+        rp.handle_callback(&params, Some(request.browser_binding.expose()))
+            .await,
         Err(Error::UnknownState)
     ));
 
@@ -339,11 +344,12 @@ async fn callback_state_is_single_use_and_checked() {
     )
     .expect("params");
     assert!(matches!(
-        rp.handle_callback(&forged).await,
+        rp.handle_callback(&forged, Some(request.browser_binding.expose())).await,
         Err(Error::CallbackIssuerMismatch { actual: Some(ref a), .. }) if a == "https://evil.example"
     ));
     assert!(matches!(
-        rp.handle_callback(&params).await,
+        rp.handle_callback(&params, Some(request.browser_binding.expose()))
+            .await,
         Err(Error::UnknownState)
     ));
 
@@ -363,14 +369,16 @@ async fn callback_state_is_single_use_and_checked() {
     )
     .expect("params");
     assert!(matches!(
-        rp.handle_callback(&stripped).await,
+        rp.handle_callback(&stripped, Some(request.browser_binding.expose()))
+            .await,
         Err(Error::CallbackIssuerMismatch { actual: None, .. })
     ));
 
     // An unknown state.
     let unknown = oidc_rp::CallbackParams::parse(b"code=x&state=never-issued").expect("params");
     assert!(matches!(
-        rp.handle_callback(&unknown).await,
+        rp.handle_callback(&unknown, Some(request.browser_binding.expose()))
+            .await,
         Err(Error::UnknownState)
     ));
 
@@ -386,11 +394,12 @@ async fn callback_state_is_single_use_and_checked() {
         .authorize(request.url.as_str(), REDIRECT)
         .await;
     assert!(matches!(
-        rp.handle_callback(&params).await,
+        rp.handle_callback(&params, Some(request.browser_binding.expose())).await,
         Err(Error::Authorization { ref error, .. }) if error == "login_required"
     ));
     assert!(matches!(
-        rp.handle_callback(&params).await,
+        rp.handle_callback(&params, Some(request.browser_binding.expose()))
+            .await,
         Err(Error::UnknownState)
     ));
 
@@ -402,7 +411,94 @@ async fn callback_state_is_single_use_and_checked() {
     let params = browser.authorize(request.url.as_str(), REDIRECT).await;
     clock.advance(601);
     assert!(matches!(
-        rp.handle_callback(&params).await,
+        rp.handle_callback(&params, Some(request.browser_binding.expose()))
+            .await,
+        Err(Error::UnknownState)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_is_bound_to_the_browser_and_the_connection() {
+    let op = OpenIdProvider::start(
+        json!([
+            client("rs256-basic", "client_secret_basic", "RS256"),
+            client("other-client", "client_secret_basic", "RS256"),
+        ]),
+        0,
+    );
+    let provider = Arc::new(
+        Provider::new(
+            ProviderConfig::discover(&op.issuer),
+            http(),
+            Arc::new(TestClock::default()),
+        )
+        .expect("provider"),
+    );
+    // Two connections sharing one store, as a host with one store for all connections has.
+    let store = Arc::new(InMemoryLoginStateStore::default());
+    let connection = |client_id: &str| {
+        RelyingParty::new(
+            provider.clone(),
+            ClientConfig::new(
+                client_id,
+                ClientAuth::ClientSecretBasic(Secret::new(SECRET)),
+                REDIRECT,
+            ),
+            ValidationConfig::new(&op.issuer, client_id),
+            store.clone(),
+        )
+        .expect("relying party")
+    };
+    let rp = connection("rs256-basic");
+    let other = connection("other-client");
+
+    let request = rp
+        .authorization_request(&hint("heidi"))
+        .await
+        .expect("request");
+    let binding = request.browser_binding.expose();
+    assert_eq!(binding.len(), 43, "32 random bytes, base64url");
+    let params = Browser::new()
+        .authorize(request.url.as_str(), REDIRECT)
+        .await;
+
+    // No cookie: rejected before the store is touched.
+    assert!(matches!(
+        rp.handle_callback(&params, None).await,
+        Err(Error::MissingBrowserBinding)
+    ));
+    assert!(matches!(
+        rp.handle_callback(&params, Some("")).await,
+        Err(Error::MissingBrowserBinding)
+    ));
+    // Another browser's cookie (another login's binding): rejected, state kept.
+    let elsewhere = rp
+        .authorization_request(&hint("mallory"))
+        .await
+        .expect("request");
+    assert!(matches!(
+        rp.handle_callback(&params, Some(elsewhere.browser_binding.expose()))
+            .await,
+        Err(Error::BrowserBindingMismatch)
+    ));
+    assert!(matches!(
+        rp.handle_callback(&params, Some("guessed")).await,
+        Err(Error::BrowserBindingMismatch)
+    ));
+    // The callback delivered to another connection: rejected, state kept.
+    assert!(matches!(
+        other.handle_callback(&params, Some(binding)).await,
+        Err(Error::StateForOtherConnection { ref client_id, .. }) if client_id == "other-client"
+    ));
+
+    // None of that burnt the state: the right browser completes the login, once.
+    let login = rp
+        .handle_callback(&params, Some(binding))
+        .await
+        .expect("login with the binding");
+    assert_eq!(login.claims.sub, "heidi");
+    assert!(matches!(
+        rp.handle_callback(&params, Some(binding)).await,
         Err(Error::UnknownState)
     ));
 }

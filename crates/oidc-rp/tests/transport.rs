@@ -360,10 +360,11 @@ async fn jwks_fetch_errors_are_typed() {
     let server = TestServer::start().await;
     server.json("/.well-known/openid-configuration", &server.metadata());
     server.route("/jwks", 500, &[], "");
+    let clock = Arc::new(TestClock::default());
     let provider = Provider::new(
         ProviderConfig::discover(server.issuer()),
         reqwest_client(),
-        Arc::new(TestClock::default()),
+        clock.clone(),
     )
     .expect("provider");
     let err = provider.jwks().await.expect_err("500");
@@ -378,6 +379,8 @@ async fn jwks_fetch_errors_are_typed() {
         "{err}"
     );
     server.json("/jwks", &json!({"nokeys": []}));
+    // Past the back-off of the first failure.
+    clock.advance(5);
     let err = provider.jwks().await.expect_err("no keys");
     assert!(
         matches!(
@@ -389,4 +392,158 @@ async fn jwks_fetch_errors_are_typed() {
         ),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn failed_fetches_back_off_per_issuer() {
+    let server = TestServer::start().await;
+    let well_known = "/.well-known/openid-configuration";
+    server.route(well_known, 503, &[], "");
+    let clock = Arc::new(TestClock::default());
+    let provider = Provider::new(
+        ProviderConfig::discover(server.issuer()),
+        reqwest_client(),
+        clock.clone(),
+    )
+    .expect("provider");
+    let backoff = |err: Error| match err {
+        Error::FetchBackoff {
+            what,
+            failures,
+            retry_in_secs,
+        } => Some((what, failures, retry_in_secs)),
+        _ => None,
+    };
+
+    // The first failure is fetched and reported as it is.
+    let err = provider.metadata().await.expect_err("503");
+    assert!(
+        matches!(err, Error::HttpStatus { status: 503, .. }),
+        "{err}"
+    );
+    assert_eq!(server.hits(well_known), 1);
+    // Within 5 s, many callers: no request reaches the provider.
+    for _ in 0..20 {
+        let err = provider.metadata().await.expect_err("backing off");
+        assert_eq!(backoff(err), Some(("discovery", 1, 5)));
+    }
+    assert_eq!(server.hits(well_known), 1);
+    // After 5 s one attempt; it fails again and the wait doubles to 10 s.
+    clock.advance(5);
+    provider.metadata().await.expect_err("503 again");
+    assert_eq!(server.hits(well_known), 2);
+    clock.advance(9);
+    let err = provider.metadata().await.expect_err("backing off");
+    assert_eq!(backoff(err), Some(("discovery", 2, 1)));
+    assert_eq!(server.hits(well_known), 2);
+    // The provider recovers: the next allowed attempt succeeds and ends the back-off.
+    server.json(well_known, &server.metadata());
+    clock.advance(1);
+    provider.metadata().await.expect("recovered");
+    assert_eq!(server.hits(well_known), 3);
+
+    // The JWKS has its own back-off, capped by the maximum.
+    server.route("/jwks", 500, &[], "");
+    let mut config = ProviderConfig::discover(server.issuer());
+    config.fetch_failure_backoff_secs = 10;
+    config.fetch_failure_backoff_max_secs = 15;
+    let provider = Provider::new(config, reqwest_client(), clock.clone()).expect("provider");
+    for (attempt, wait) in [(1, 10), (2, 15), (3, 15)] {
+        provider.jwks().await.expect_err("500");
+        assert_eq!(server.hits("/jwks"), attempt);
+        let err = provider.jwks().await.expect_err("backing off");
+        assert_eq!(backoff(err), Some(("jwks_uri", attempt as u32, wait)));
+        assert_eq!(server.hits("/jwks"), attempt);
+        clock.advance(wait);
+    }
+    // Discovery of this provider still worked throughout (one fetch, then cached).
+    assert_eq!(server.hits(well_known), 4);
+}
+
+#[tokio::test]
+async fn provider_error_text_is_sanitized_and_bounded() {
+    let server = TestServer::start().await;
+    server.json("/.well-known/openid-configuration", &server.metadata());
+    let provider = Arc::new(
+        Provider::new(
+            ProviderConfig::discover(server.issuer()),
+            reqwest_client(),
+            Arc::new(TestClock::default()),
+        )
+        .expect("provider"),
+    );
+    let rp = RelyingParty::new(
+        provider,
+        ClientConfig::new("c", ClientAuth::None, "http://127.0.0.1:9/cb"),
+        ValidationConfig::new(server.issuer(), "c"),
+        Arc::new(InMemoryLoginStateStore::default()),
+    )
+    .expect("rp");
+    let hostile = format!(
+        "denied\r\n2026-12-04 INFO login ok user=admin\u{1b}[2J\u{202e}{}",
+        "x".repeat(5_000)
+    );
+    let clean = |text: &str| {
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(!text.contains('\u{202e}'), "{text:?}");
+        assert!(text.chars().count() < 400, "{} chars", text.chars().count());
+    };
+
+    // An error response on the callback.
+    let request = rp
+        .authorization_request(&Default::default())
+        .await
+        .expect("request");
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("state", &request.state)
+        .append_pair("error", "access_denied\n\u{1b}[31m")
+        .append_pair("error_description", &hostile)
+        .finish();
+    let params = oidc_rp::CallbackParams::parse(query.as_bytes()).expect("params");
+    let err = rp
+        .handle_callback(&params, Some(request.browser_binding.expose()))
+        .await
+        .expect_err("error response");
+    let Error::Authorization {
+        ref error,
+        ref description,
+    } = err
+    else {
+        panic!("{err}");
+    };
+    assert_eq!(error, "access_denied??[31m");
+    let description = description.as_deref().expect("description");
+    assert!(
+        description.starts_with("denied??2026-12-04 INFO"),
+        "{description}"
+    );
+    clean(description);
+    clean(&err.to_string());
+
+    // An error from the token endpoint.
+    server.route(
+        "/token",
+        400,
+        &[("content-type", "application/json")],
+        json!({"error": "invalid_grant\u{1b}[2J", "error_description": hostile}).to_string(),
+    );
+    let request = rp
+        .authorization_request(&Default::default())
+        .await
+        .expect("request");
+    let query = format!("state={}&code=c0de", request.state);
+    let params = oidc_rp::CallbackParams::parse(query.as_bytes()).expect("params");
+    let err = rp
+        .handle_callback(&params, Some(request.browser_binding.expose()))
+        .await
+        .expect_err("token endpoint error");
+    let Error::TokenEndpoint(ref text) = err else {
+        panic!("{err}");
+    };
+    assert!(
+        text.starts_with("invalid_grant?[2J: denied??2026"),
+        "{text}"
+    );
+    clean(text);
+    clean(&err.to_string());
 }
