@@ -193,7 +193,14 @@ async fn oidc_logins_need_the_browser_binding_and_an_organization_domain() {
         .expect("start");
     let callback = authorize(&start).await;
     let err = service
-        .finish_oidc(None, callback.as_bytes(), Some("another-browser"))
+        .finish_oidc(Some(&conn.id), callback.as_bytes(), Some("another-browser"))
+        .await
+        .unwrap_err();
+    // The state is stored under the state and the starting browser's binding together:
+    // another browser's callback does not find it, and cannot burn it.
+    assert!(matches!(err, LoginError::UnknownState), "{err:?}");
+    let err = service
+        .finish_oidc(Some(&conn.id), callback.as_bytes(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, LoginError::BrowserBinding), "{err:?}");
@@ -240,6 +247,7 @@ async fn oidc_logins_need_the_browser_binding_and_an_organization_domain() {
         reasons,
         [
             "login.state_mismatch",
+            "login.unknown_state",
             "login.browser_binding",
             "login.email_domain"
         ]

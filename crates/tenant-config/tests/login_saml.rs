@@ -428,23 +428,47 @@ async fn redirect_targets_off_the_allow_list_are_refused_at_start() {
 #[tokio::test]
 async fn the_login_finishes_only_in_the_browser_that_started_it() {
     let (_fx, idp, connection, service) = setup().await;
-    for presented in [None, Some("not-the-binding")] {
-        let start = service
-            .start(&connection.id, &LoginRequest::default())
-            .await
-            .unwrap();
-        let (_, response) = pysaml2(
-            &idp,
-            Some(redirect_url(&start)),
-            None,
-            "bjensen@example.com",
-        );
-        let err = service
-            .finish_saml(&connection.id, &response, Some(&start.state), presented)
-            .await
-            .unwrap_err();
-        assert!(matches!(err, LoginError::BrowserBinding), "{err:?}");
-    }
+    let start = service
+        .start(&connection.id, &LoginRequest::default())
+        .await
+        .unwrap();
+    let (_, response) = pysaml2(
+        &idp,
+        Some(redirect_url(&start)),
+        None,
+        "bjensen@example.com",
+    );
+    let err = service
+        .finish_saml(&connection.id, &response, Some(&start.state), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LoginError::BrowserBinding), "{err:?}");
+    // Another browser's binding does not find the state (it is stored under the state and
+    // the starting browser's binding together), so it cannot burn it ...
+    let err = service
+        .finish_saml(
+            &connection.id,
+            &response,
+            Some(&start.state),
+            Some("not-the-binding"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LoginError::UnknownState), "{err:?}");
+    // ... and the browser that started the login still finishes it.
+    let finished = service
+        .finish_saml(
+            &connection.id,
+            &response,
+            Some(&start.state),
+            Some(start.browser_binding.expose_secret()),
+        )
+        .await
+        .expect("the starting browser finishes its login");
+    assert_eq!(
+        finished.profile.email.as_deref(),
+        Some("bjensen@example.com")
+    );
 }
 
 #[tokio::test]

@@ -228,8 +228,9 @@ pub enum LoginError {
         /// What is wrong.
         reason: String,
     },
-    /// The login state is absent, already used, or expired.
-    #[error("login state unknown, already used or expired")]
+    /// The login state is absent, already used, expired, or was started in a browser
+    /// other than the one presenting the binding.
+    #[error("login state unknown, already used, expired, or started in another browser")]
     UnknownState,
     /// The login state belongs to another connection or protocol than the response.
     #[error("login state was started for {expected}, not for this response")]
@@ -325,6 +326,9 @@ pub(crate) enum StateData {
     Oidc {
         pending: oidc_rp::PendingLogin,
         binding_sha256: String,
+        /// The binding `oidc-rp` issued with its pending login, handed back to it at the
+        /// callback once the browser's own binding has been checked here.
+        rp_binding: String,
     },
 }
 
@@ -529,7 +533,7 @@ impl LoginService {
             .map_err(|e| TenantError::Backend(format!("login state encoding: {e}")))?;
         self.states
             .put_login_state(&LoginState {
-                id: id.to_owned(),
+                id: self.state_key(id, &pending.binding_sha256),
                 organization: pending.connection.organization.clone(),
                 connection: pending.connection.id.clone(),
                 return_to: pending.return_to.clone(),
@@ -540,15 +544,36 @@ impl LoginService {
         Ok(())
     }
 
-    /// Takes the state `id` (once) and decodes its protocol data.
+    /// The key a state is stored under: the `state` value and the browser binding's hash
+    /// together, so that whoever learns a `state` (from a log or a Referer) but not the
+    /// binding cookie cannot take, and so burn, the login of the browser that started it.
+    /// With `dangerous_skip_browser_binding`, the `state` value alone.
+    fn state_key(&self, id: &str, binding_sha256: &str) -> String {
+        if self.settings.dangerous_skip_browser_binding {
+            id.to_owned()
+        } else {
+            sha256_hex(&format!("{id}\n{binding_sha256}"))
+        }
+    }
+
+    /// Takes the state `id` started in the browser that presents `browser_binding` (once)
+    /// and decodes its protocol data. A missing binding is refused before the store is
+    /// read; a state started in another browser is not found, and stays for its own.
     pub(crate) async fn take_state(
         &self,
         id: &str,
+        browser_binding: Option<&str>,
     ) -> Result<Option<(LoginState, StateData)>, LoginError> {
         if id.is_empty() || id.len() > crate::store::MAX_STATE_ID_LEN {
             return Ok(None);
         }
-        let Some(state) = self.states.take_login_state(id, self.clock.now()).await? else {
+        let key = if self.settings.dangerous_skip_browser_binding {
+            id.to_owned()
+        } else {
+            let presented = browser_binding.ok_or(LoginError::BrowserBinding)?;
+            self.state_key(id, &sha256_hex(presented))
+        };
+        let Some(state) = self.states.take_login_state(&key, self.clock.now()).await? else {
             return Ok(None);
         };
         let data: StateData = serde_json::from_str(state.protocol_data.expose_secret())

@@ -86,6 +86,7 @@ pub(super) async fn start(
             &StateData::Oidc {
                 pending: login,
                 binding_sha256: pending.binding_sha256.clone(),
+                rp_binding: authorization.browser_binding.expose().to_owned(),
             },
         )
         .await?;
@@ -108,7 +109,7 @@ pub(super) async fn finish(
         .get("state")
         .ok_or(LoginError::MissingParameter("state"))?;
     let (state, data) = service
-        .take_state(state_id)
+        .take_state(state_id, browser_binding)
         .await?
         .ok_or(LoginError::UnknownState)?;
     known.organization = Some(state.organization.clone());
@@ -116,6 +117,7 @@ pub(super) async fn finish(
     let StateData::Oidc {
         pending,
         binding_sha256,
+        rp_binding,
     } = data
     else {
         return Err(LoginError::StateMismatch {
@@ -137,11 +139,11 @@ pub(super) async fn finish(
     };
 
     let slot = Arc::new(Handover {
-        taken: OneShot::new(Some((state.id.clone(), pending))),
+        taken: OneShot::new(Some((state_id.to_owned(), pending))),
         ..Handover::default()
     });
     let rp = relying_party(service, &connection, oidc, slot)?;
-    let login = rp.handle_callback(&params).await?;
+    let login = rp.handle_callback(&params, Some(&rp_binding)).await?;
     let mut claims = login.claims.all();
     if service.settings.oidc_userinfo && rp.provider().metadata().await?.userinfo_endpoint.is_some()
     {
@@ -290,12 +292,16 @@ impl oidc_rp::LoginStateStore for Handover {
         Ok(())
     }
 
-    async fn take(&self, state: &str) -> oidc_rp::Result<Option<PendingLogin>> {
-        Ok(self
-            .taken
-            .take()
-            .filter(|(id, _)| id == state)
-            .map(|(_, login)| login))
+    async fn take_if(
+        &self,
+        state: &str,
+        check: oidc_rp::TakeCheck<'_>,
+    ) -> oidc_rp::Result<Option<PendingLogin>> {
+        let Some((_, login)) = self.taken.take().filter(|(id, _)| id == state) else {
+            return Ok(None);
+        };
+        check(&login)?;
+        Ok(Some(login))
     }
 }
 

@@ -96,7 +96,12 @@ pub(super) async fn finish(
     };
 
     let taken = match relay_state {
-        Some(rs) => service.take_state(rs).await?,
+        // Without a browser binding the RelayState is no state of ours: on a connection
+        // that allows IdP-initiated logins it is the IdP's RelayState.
+        Some(rs) => match service.take_state(rs, browser_binding).await {
+            Err(LoginError::BrowserBinding) if saml.allow_idp_initiated => None,
+            other => other?,
+        },
         None => None,
     };
     let (request_id, return_to) = match taken {
