@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use openssl::bn::BigNum;
 use openssl::ecdsa::EcdsaSig;
-use openssl::hash::{MessageDigest, hash};
+use openssl::hash::MessageDigest;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
@@ -140,6 +140,17 @@ impl SignatureAlgorithm {
         )
     }
 
+    /// The digest of an RSA PKCS #1 v1.5 algorithm (`None` for PSS and ECDSA).
+    fn pkcs1_digest(self) -> Option<DigestAlgorithm> {
+        match self {
+            Self::RsaSha1 => Some(DigestAlgorithm::Sha1),
+            Self::RsaSha256 => Some(DigestAlgorithm::Sha256),
+            Self::RsaSha384 => Some(DigestAlgorithm::Sha384),
+            Self::RsaSha512 => Some(DigestAlgorithm::Sha512),
+            _ => None,
+        }
+    }
+
     fn is_pss(self) -> bool {
         matches!(
             self,
@@ -197,13 +208,54 @@ impl DigestAlgorithm {
         DIGESTS.iter().find(|(_, u)| *u == uri).map(|(a, _)| *a)
     }
 
-    fn message_digest(self) -> MessageDigest {
+    /// The digest of `data`, computed with OpenSSL's SHA functions on a stack context (no
+    /// EVP context or algorithm fetch per call).
+    fn digest(self, data: &[u8]) -> Digest {
+        let mut out = Digest {
+            bytes: [0; 64],
+            len: 0,
+        };
+        let mut put = |d: &[u8]| {
+            out.bytes[..d.len()].copy_from_slice(d);
+            out.len = d.len();
+        };
+        // The hasher objects rather than the one-shot functions, which fetch the algorithm
+        // on every call in OpenSSL 3.
         match self {
-            Self::Sha1 => MessageDigest::sha1(),
-            Self::Sha256 => MessageDigest::sha256(),
-            Self::Sha384 => MessageDigest::sha384(),
-            Self::Sha512 => MessageDigest::sha512(),
+            Self::Sha1 => {
+                let mut h = openssl::sha::Sha1::new();
+                h.update(data);
+                put(&h.finish());
+            }
+            Self::Sha256 => {
+                let mut h = openssl::sha::Sha256::new();
+                h.update(data);
+                put(&h.finish());
+            }
+            Self::Sha384 => {
+                let mut h = openssl::sha::Sha384::new();
+                h.update(data);
+                put(&h.finish());
+            }
+            Self::Sha512 => {
+                let mut h = openssl::sha::Sha512::new();
+                h.update(data);
+                put(&h.finish());
+            }
         }
+        out
+    }
+}
+
+/// A digest of at most 64 bytes, on the stack.
+struct Digest {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl Digest {
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
@@ -383,10 +435,10 @@ pub fn verify_enveloped(
             exclude: Some(signature),
         },
     )?;
-    let actual_digest = hash(digest_algorithm.message_digest(), &referenced)
-        .map_err(|e| SamlError::Crypto(e.to_string()))?;
+    let actual_digest = digest_algorithm.digest(&referenced);
+    let actual_digest = actual_digest.as_slice();
     if actual_digest.len() != expected_digest.len()
-        || !openssl::memcmp::eq(&actual_digest, &expected_digest)
+        || !openssl::memcmp::eq(actual_digest, &expected_digest)
     {
         return Err(SamlError::DigestMismatch {
             uri: uri.to_owned(),
@@ -533,14 +585,13 @@ pub fn sign_enveloped(
         .ok_or(SamlError::Missing("element with the ID to sign"))?;
 
     let canonical = canonicalize(&doc, target, &C14nOptions::default())?;
-    let digest_value =
-        hash(digest.message_digest(), &canonical).map_err(|e| SamlError::Crypto(e.to_string()))?;
+    let digest_value = digest.digest(&canonical);
     let signed_info = format!(
         "<ds:SignedInfo xmlns:ds=\"{DSIG_NS}\"><ds:CanonicalizationMethod Algorithm=\"{EXC_C14N}\"></ds:CanonicalizationMethod><ds:SignatureMethod Algorithm=\"{}\"></ds:SignatureMethod><ds:Reference URI=\"#{}\"><ds:Transforms><ds:Transform Algorithm=\"{ENVELOPED_SIGNATURE}\"></ds:Transform><ds:Transform Algorithm=\"{EXC_C14N}\"></ds:Transform></ds:Transforms><ds:DigestMethod Algorithm=\"{}\"></ds:DigestMethod><ds:DigestValue>{}</ds:DigestValue></ds:Reference></ds:SignedInfo>",
         algorithm.uri(),
         escape_attribute_value(id),
         digest.uri(),
-        STANDARD.encode(digest_value),
+        STANDARD.encode(digest_value.as_slice()),
     );
     // `signed_info` is already canonical: exclusive c14n renders xmlns:ds on SignedInfo
     // wherever it sits, and nothing else in it needs rewriting.
@@ -637,6 +688,9 @@ pub fn verify_bytes(
     } else {
         signature
     };
+    if let Some(digest) = algorithm.pkcs1_digest() {
+        return verify_pkcs1(key, digest, data, signature);
+    }
     let check = || -> std::result::Result<bool, openssl::error::ErrorStack> {
         let mut verifier = Verifier::new(algorithm.digest(), key)?;
         if algorithm.is_pss() {
@@ -648,6 +702,66 @@ pub fn verify_bytes(
         verifier.verify(signature)
     };
     check().unwrap_or(false)
+}
+
+/// The largest RSA modulus a PKCS #1 v1.5 signature is checked with, in bytes (16384
+/// bits); larger keys fail verification.
+const MAX_RSA_BYTES: usize = 2048;
+
+/// RSASSA-PKCS1-v1_5 verification by re-encoding (RFC 8017 section 8.2.2): OpenSSL's RSA
+/// public operation checks the block type 1 padding, and the recovered `DigestInfo` must
+/// equal the expected encoding byte for byte, so nothing is parsed from the signature. The
+/// one-shot RSA operation skips the per-call set-up of an EVP verification context.
+fn verify_pkcs1(
+    key: &PKey<Public>,
+    digest: DigestAlgorithm,
+    data: &[u8],
+    signature: &[u8],
+) -> bool {
+    let Ok(rsa) = key.rsa() else {
+        return false;
+    };
+    let size = usize::try_from(rsa.size()).unwrap_or(usize::MAX);
+    if signature.len() != size {
+        return false;
+    }
+    let mut buffer = [0u8; MAX_RSA_BYTES];
+    let Some(recovered) = buffer.get_mut(..size) else {
+        return false;
+    };
+    let Ok(len) = rsa.public_decrypt(signature, recovered, Padding::PKCS1) else {
+        return false;
+    };
+    let expected = digest.digest(data);
+    let expected = expected.as_slice();
+    let prefix = digest_info_prefix(digest);
+    let recovered = &recovered[..len];
+    recovered.len() == prefix.len() + expected.len()
+        && recovered[..prefix.len()] == *prefix
+        && openssl::memcmp::eq(&recovered[prefix.len()..], expected)
+}
+
+/// The DER prefix of the PKCS #1 v1.5 `DigestInfo` for each digest (RFC 8017 section 9.2,
+/// note 1).
+fn digest_info_prefix(digest: DigestAlgorithm) -> &'static [u8] {
+    match digest {
+        DigestAlgorithm::Sha1 => &[
+            0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04,
+            0x14,
+        ],
+        DigestAlgorithm::Sha256 => &[
+            0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x01, 0x05, 0x00, 0x04, 0x20,
+        ],
+        DigestAlgorithm::Sha384 => &[
+            0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x02, 0x05, 0x00, 0x04, 0x30,
+        ],
+        DigestAlgorithm::Sha512 => &[
+            0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x03, 0x05, 0x00, 0x04, 0x40,
+        ],
+    }
 }
 
 /// Base64 with the whitespace XML allows between its characters.
@@ -766,11 +880,7 @@ fn select_certificates(
     // with a parsed certificate (re-encoding each one on every validation costs more than
     // the rest of the selection). The fingerprint only selects among configured
     // certificates: the key that verifies is always a configured one, never KeyInfo's.
-    let fingerprints: Vec<_> = offered
-        .iter()
-        .map(|der| hash(MessageDigest::sha1(), der))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| SamlError::Crypto(e.to_string()))?;
+    let fingerprints: Vec<_> = offered.iter().map(|der| openssl::sha::sha1(der)).collect();
     let mut selected = Vec::new();
     for (i, c) in certificates.iter().enumerate() {
         // Reading an extension makes OpenSSL cache the certificate's extensions and its
@@ -779,7 +889,9 @@ fn select_certificates(
         let Ok(fingerprint) = c.digest(MessageDigest::sha1()) else {
             continue;
         };
-        let matches = fingerprints.iter().any(|f| f[..] == fingerprint[..]);
+        let matches = fingerprints
+            .iter()
+            .any(|f| f.as_slice() == &fingerprint[..]);
         if matches {
             selected.push(i);
         }
