@@ -618,13 +618,13 @@ pub fn sign_enveloped(
         .next()
         .filter(|c| doc.element(*c).is(crate::SAML_ASSERTION_NS, "Issuer"));
     let at = match issuer {
-        Some(i) => doc.element(i).end,
+        Some(i) => doc.element(i).end(),
         None => {
             let e = doc.element(target);
-            if e.start_tag_end == e.end {
+            if e.start_tag_end() == e.end() {
                 return Err(SamlError::Missing("content in the element to sign"));
             }
-            e.start_tag_end
+            e.start_tag_end()
         }
     };
     let mut out = String::with_capacity(xml.len() + signature.len());
@@ -786,7 +786,7 @@ fn exactly_one(doc: &Document, parent: NodeId, local: &'static str) -> Result<No
         [one] => Ok(*one),
         _ => Err(SamlError::SignatureStructure(format!(
             "expected exactly one ds:{local} in ds:{}, found {}",
-            doc.element(parent).local,
+            doc.element(parent).local(),
             found.len()
         ))),
     }
@@ -794,7 +794,7 @@ fn exactly_one(doc: &Document, parent: NodeId, local: &'static str) -> Result<No
 
 fn algorithm_attr(doc: &Document, id: NodeId) -> Result<&str> {
     doc.element(id).attr("Algorithm").ok_or_else(|| {
-        SamlError::SignatureStructure(format!("ds:{} has no Algorithm", doc.element(id).local))
+        SamlError::SignatureStructure(format!("ds:{} has no Algorithm", doc.element(id).local()))
     })
 }
 
