@@ -287,6 +287,15 @@ fn write_qname(prefix: Option<&str>, local: &str, out: &mut Vec<u8>) {
 
 fn escape_text(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
+    // The usual case: nothing to escape.
+    if !bytes.chunks(32).any(|chunk| {
+        chunk.iter().fold(false, |acc, &b| {
+            acc | (b == b'&') | (b == b'<') | (b == b'>') | (b == b'\r')
+        })
+    }) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escaped: &[u8] = match b {
@@ -305,6 +314,14 @@ fn escape_text(s: &str, out: &mut Vec<u8>) {
 
 fn escape_attribute(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
+    if !bytes.chunks(32).any(|chunk| {
+        chunk.iter().fold(false, |acc, &b| {
+            acc | (b == b'&') | (b == b'<') | (b == b'"') | (b < b' ')
+        })
+    }) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escaped: &[u8] = match b {

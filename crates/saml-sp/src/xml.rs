@@ -710,7 +710,7 @@ impl<'l, 't> Parser<'l, 't> {
                 Event::Text(t) => {
                     let raw = input_str(text, &t)?;
                     // Entity references and line ends only when present.
-                    if raw.contains(['&', '\r']) {
+                    if needs_decoding(&raw, false) {
                         let normalized = normalize_line_ends(&raw);
                         let value = unescape(&normalized).map_err(escape_error)?;
                         check_chars(&value)?;
@@ -858,7 +858,7 @@ impl<'l, 't> Parser<'l, 't> {
             })?;
             let raw_value = input_str(text, &attr.value)?;
             // Decoded (and checked once more) only when there is something to decode.
-            let value: Cow<'t, str> = if raw_value.contains(['&', '\t', '\n', '\r']) {
+            let value: Cow<'t, str> = if needs_decoding(&raw_value, true) {
                 let decoded = unescape(&normalize_attribute(&raw_value))
                     .map_err(escape_error)?
                     .into_owned();
@@ -1096,6 +1096,16 @@ fn is_name(s: &str) -> bool {
         }
     }
     true
+}
+
+/// Whether `s` holds `&` or, with `whitespace`, a tab or line end (or just a CR
+/// without), in one pass without a branch per byte.
+fn needs_decoding(s: &str, whitespace: bool) -> bool {
+    s.as_bytes().chunks(32).any(|chunk| {
+        chunk.iter().fold(false, |acc, &b| {
+            acc | (b == b'&') | (b == b'\r') | (whitespace & ((b == b'\t') | (b == b'\n')))
+        })
+    })
 }
 
 /// ASCII bytes allowed in a name: letters, digits, `_`, `-`, `.`.
