@@ -710,7 +710,7 @@ impl<'l, 't> Parser<'l, 't> {
                 Event::Text(t) => {
                     let raw = input_str(text, &t)?;
                     // Entity references and line ends only when present.
-                    if needs_decoding(&raw, false) {
+                    if text_needs_decoding(&raw) {
                         let normalized = normalize_line_ends(&raw);
                         let value = unescape(&normalized).map_err(escape_error)?;
                         check_chars(&value)?;
@@ -858,7 +858,7 @@ impl<'l, 't> Parser<'l, 't> {
             })?;
             let raw_value = input_str(text, &attr.value)?;
             // Decoded (and checked once more) only when there is something to decode.
-            let value: Cow<'t, str> = if needs_decoding(&raw_value, true) {
+            let value: Cow<'t, str> = if attribute_needs_decoding(&raw_value) {
                 let decoded = unescape(&normalize_attribute(&raw_value))
                     .map_err(escape_error)?
                     .into_owned();
@@ -1058,6 +1058,31 @@ fn source_name<'t>(text: &'t str, bytes: &[u8]) -> Result<&'t str> {
 /// Splits `prefix:local`, refusing empty parts and more than one colon.
 fn split_qname(name: &str) -> Result<(Option<&str>, &str)> {
     let bad = || SamlError::MalformedXml(format!("invalid name {name:?}"));
+    // The usual case in one pass: ASCII name bytes around at most one colon, each part
+    // non-empty and not starting with a digit, `-` or `.`.
+    let bytes = name.as_bytes();
+    let mut colon = None;
+    let mut ascii = true;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b':' && colon.is_none() {
+            colon = Some(i);
+        } else {
+            ascii &= (b < 0x80) & ASCII_NAME_BYTES[usize::from(b & 0x7f)];
+        }
+    }
+    let starts_well = |part: &[u8]| {
+        part.first()
+            .is_some_and(|&c| !c.is_ascii_digit() && c != b'-' && c != b'.')
+    };
+    if ascii {
+        return match colon {
+            None if starts_well(bytes) => Ok((None, name)),
+            Some(i) if starts_well(&bytes[..i]) && starts_well(&bytes[i + 1..]) => {
+                Ok((Some(&name[..i]), &name[i + 1..]))
+            }
+            _ => Err(bad()),
+        };
+    }
     // A second colon stays in `local`, where `is_name` refuses it.
     let (prefix, local) = match name.split_once(':') {
         None => (None, name),
@@ -1098,13 +1123,22 @@ fn is_name(s: &str) -> bool {
     true
 }
 
-/// Whether `s` holds `&` or, with `whitespace`, a tab or line end (or just a CR
-/// without), in one pass without a branch per byte.
-fn needs_decoding(s: &str, whitespace: bool) -> bool {
+/// Whether text needs decoding: it holds `&` or a CR (one branch-free pass).
+fn text_needs_decoding(s: &str) -> bool {
     s.as_bytes().chunks(32).any(|chunk| {
-        chunk.iter().fold(false, |acc, &b| {
-            acc | (b == b'&') | (b == b'\r') | (whitespace & ((b == b'\t') | (b == b'\n')))
-        })
+        chunk
+            .iter()
+            .fold(false, |acc, &b| acc | (b == b'&') | (b == b'\r'))
+    })
+}
+
+/// Whether an attribute value needs decoding: it holds `&`, a tab or a line end (control
+/// characters, the only other bytes below a space, are refused before parsing).
+fn attribute_needs_decoding(s: &str) -> bool {
+    s.as_bytes().chunks(32).any(|chunk| {
+        chunk
+            .iter()
+            .fold(false, |acc, &b| acc | (b == b'&') | (b < b' '))
     })
 }
 
