@@ -880,7 +880,10 @@ fn select_certificates(
     // with a parsed certificate (re-encoding each one on every validation costs more than
     // the rest of the selection). The fingerprint only selects among configured
     // certificates: the key that verifies is always a configured one, never KeyInfo's.
-    let fingerprints: Vec<_> = offered.iter().map(|der| openssl::sha::sha1(der)).collect();
+    let fingerprints: Vec<_> = offered
+        .iter()
+        .map(|der| DigestAlgorithm::Sha1.digest(der))
+        .collect();
     let mut selected = Vec::new();
     for (i, c) in certificates.iter().enumerate() {
         // Reading an extension makes OpenSSL cache the certificate's extensions and its
