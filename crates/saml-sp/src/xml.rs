@@ -549,6 +549,44 @@ impl Document {
     }
 }
 
+/// Interned strings and their ids: a linear search while there are few (every real
+/// document), a hash map beyond, so a document declaring many namespaces stays linear.
+#[derive(Default)]
+struct Interner<'t> {
+    list: Vec<(Cow<'t, str>, u32)>,
+    map: Option<HashMap<Cow<'t, str>, u32>>,
+}
+
+impl<'t> Interner<'t> {
+    /// Entries searched linearly before switching to a map.
+    const LINEAR: usize = 16;
+
+    fn get(&self, s: &str) -> Option<u32> {
+        match &self.map {
+            Some(map) => map.get(s).copied(),
+            None => self
+                .list
+                .iter()
+                .find(|(k, _)| k.as_ref() == s)
+                .map(|(_, id)| *id),
+        }
+    }
+
+    fn insert(&mut self, s: Cow<'t, str>, id: u32) {
+        if let Some(map) = &mut self.map {
+            map.insert(s, id);
+            return;
+        }
+        if self.list.capacity() == 0 {
+            self.list.reserve(Self::LINEAR);
+        }
+        self.list.push((s, id));
+        if self.list.len() > Self::LINEAR {
+            self.map = Some(self.list.drain(..).collect());
+        }
+    }
+}
+
 /// A namespace binding in scope while parsing.
 struct Binding<'t> {
     /// `None` for the default namespace.
@@ -575,8 +613,8 @@ struct Parser<'l, 't> {
     /// Namespace bindings in scope, innermost last.
     scopes: Vec<Binding<'t>>,
     scope_marks: Vec<usize>,
-    prefix_ids: HashMap<&'t str, u32>,
-    namespace_ids: HashMap<Cow<'t, str>, u32>,
+    prefix_ids: Interner<'t>,
+    namespace_ids: Interner<'t>,
     /// Scratch list of the attributes of the start tag being read.
     raw_attributes: Vec<RawAttribute<'t>>,
     root: Option<NodeId>,
@@ -599,12 +637,12 @@ impl<'l, 't> Parser<'l, 't> {
         buf.push_str("xml");
         let empty = Span::default();
         let nodes = Vec::with_capacity((text.len() / 40).min(limits.max_nodes));
-        let mut namespace_ids = HashMap::new();
+        let mut namespace_ids = Interner::default();
         namespace_ids.insert(Cow::Borrowed(""), NO_NAMESPACE);
         namespace_ids.insert(Cow::Borrowed(XML_NS), XML_NAMESPACE);
-        let mut prefix_ids = HashMap::new();
-        prefix_ids.insert("", NO_PREFIX);
-        prefix_ids.insert("xml", XML_PREFIX);
+        let mut prefix_ids = Interner::default();
+        prefix_ids.insert(Cow::Borrowed(""), NO_PREFIX);
+        prefix_ids.insert(Cow::Borrowed("xml"), XML_PREFIX);
         Self {
             limits,
             text,
@@ -650,18 +688,18 @@ impl<'l, 't> Parser<'l, 't> {
     }
 
     fn intern_prefix(&mut self, prefix: &'t str) -> u32 {
-        if let Some(&id) = self.prefix_ids.get(prefix) {
+        if let Some(id) = self.prefix_ids.get(prefix) {
             return id;
         }
         let id = u32::try_from(self.doc.prefixes.len()).unwrap_or(u32::MAX);
         let span = self.store(prefix);
         self.doc.prefixes.push(span);
-        self.prefix_ids.insert(prefix, id);
+        self.prefix_ids.insert(Cow::Borrowed(prefix), id);
         id
     }
 
     fn intern_namespace(&mut self, uri: Cow<'t, str>) -> u32 {
-        if let Some(&id) = self.namespace_ids.get(uri.as_ref()) {
+        if let Some(id) = self.namespace_ids.get(&uri) {
             return id;
         }
         let id = u32::try_from(self.doc.namespaces.len()).unwrap_or(u32::MAX);
@@ -1228,6 +1266,39 @@ mod tests {
         assert_eq!(y.value, "\nz");
         let child = doc.first_child_named(doc.root(), "urn:d", "Child").unwrap();
         assert_eq!(doc.text(child), "t<<c>");
+    }
+
+    #[test]
+    fn many_namespaces_intern_to_the_same_ids() {
+        // More prefixes and namespaces than the interner searches linearly.
+        let mut xml = String::from("<r");
+        for i in 0..40 {
+            xml.push_str(&format!(" xmlns:p{i}=\"urn:n{}\"", i % 20));
+        }
+        xml.push('>');
+        for i in 0..40 {
+            xml.push_str(&format!("<p{i}:c p{}:a=\"{i}\"/>", (i + 1) % 40));
+        }
+        xml.push_str("</r>");
+        let doc = parse(&xml).unwrap();
+        let children: Vec<_> = doc.child_elements(doc.root()).collect();
+        assert_eq!(children.len(), 40);
+        for (i, &c) in children.iter().enumerate() {
+            let e = doc.element(c);
+            let expected = format!("urn:n{}", i % 20);
+            assert_eq!(e.namespace(), Some(expected.as_str()));
+            assert_eq!(e.prefix(), Some(format!("p{i}").as_str()));
+            let a = e.attributes().next().unwrap();
+            let expected = format!("urn:n{}", (i + 1) % 40 % 20);
+            assert_eq!(a.namespace, Some(expected.as_str()));
+            assert_eq!(a.namespace_id == e.namespace_id(), (i + 1) % 20 == i % 20);
+        }
+        // The same URI under two prefixes on one element is one attribute written twice.
+        let twice = "<r xmlns:p0='urn:n0' xmlns:p20='urn:n0'><c p0:a='1' p20:a='2'/></r>";
+        assert!(matches!(
+            parse(twice).unwrap_err(),
+            SamlError::DuplicateAttribute(_)
+        ));
     }
 
     #[test]
