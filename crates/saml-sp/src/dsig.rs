@@ -323,30 +323,17 @@ pub fn verify_enveloped(
     certificates: &[X509],
     options: VerifyOptions,
 ) -> Result<Option<VerifiedSignature>> {
-    let signatures: Vec<_> = doc.children_named(signed, DSIG_NS, "Signature").collect();
-    let signature = match signatures.as_slice() {
-        [] => return Ok(None),
-        [one] => *one,
-        many => {
-            return Err(SamlError::MultipleSignatures {
-                element,
-                count: many.len(),
-            });
-        }
+    let signature = match only_child(doc, signed, "Signature") {
+        Ok(one) => one,
+        Err(0) => return Ok(None),
+        Err(count) => return Err(SamlError::MultipleSignatures { element, count }),
     };
     if certificates.is_empty() {
         return Err(SamlError::NoTrustedCertificate);
     }
 
-    let signed_infos: Vec<_> = doc
-        .children_named(signature, DSIG_NS, "SignedInfo")
-        .collect();
-    let [signed_info] = signed_infos.as_slice() else {
-        return Err(SamlError::SignedInfoCount {
-            count: signed_infos.len(),
-        });
-    };
-    let signed_info = *signed_info;
+    let signed_info = only_child(doc, signature, "SignedInfo")
+        .map_err(|count| SamlError::SignedInfoCount { count })?;
 
     // SignedInfo's own canonicalization.
     let c14n_method = exactly_one(doc, signed_info, "CanonicalizationMethod")?;
@@ -377,27 +364,16 @@ pub fn verify_enveloped(
     };
 
     // The one Reference, to the element the signature is enveloped in.
-    let references: Vec<_> = doc
-        .children_named(signed_info, DSIG_NS, "Reference")
-        .collect();
-    let [reference] = references.as_slice() else {
-        return Err(SamlError::ReferenceCount {
-            count: references.len(),
-        });
-    };
-    let reference = *reference;
+    let reference = only_child(doc, signed_info, "Reference")
+        .map_err(|count| SamlError::ReferenceCount { count })?;
     let signed_id = doc.element(signed).attr("ID").unwrap_or_default();
-    let expected_uri = format!("#{signed_id}");
     let uri = doc.element(reference).attr("URI").unwrap_or_default();
-    if signed_id.is_empty() || uri != expected_uri {
+    if signed_id.is_empty()
+        || uri.strip_prefix('#') != Some(signed_id)
+        || ids.get(signed_id) != Some(signed)
+    {
         return Err(SamlError::ReferenceMismatch {
-            expected: expected_uri,
-            found: uri.to_owned(),
-        });
-    }
-    if ids.get(signed_id) != Some(signed) {
-        return Err(SamlError::ReferenceMismatch {
-            expected: expected_uri,
+            expected: format!("#{signed_id}"),
             found: uri.to_owned(),
         });
     }
@@ -780,16 +756,23 @@ pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>> {
     decoded.map_err(|e| SamlError::Base64(e.to_string()))
 }
 
-fn exactly_one(doc: &Document, parent: NodeId, local: &'static str) -> Result<NodeId> {
-    let found: Vec<_> = doc.children_named(parent, DSIG_NS, local).collect();
-    match found.as_slice() {
-        [one] => Ok(*one),
-        _ => Err(SamlError::SignatureStructure(format!(
-            "expected exactly one ds:{local} in ds:{}, found {}",
-            doc.element(parent).local(),
-            found.len()
-        ))),
+/// The only child of `parent` named `ds:{local}`, or how many there are (without a list).
+fn only_child(doc: &Document, parent: NodeId, local: &str) -> std::result::Result<NodeId, usize> {
+    let mut found = doc.children_named(parent, DSIG_NS, local);
+    match (found.next(), found.next()) {
+        (Some(one), None) => Ok(one),
+        (None, _) => Err(0),
+        (Some(_), Some(_)) => Err(2 + found.count()),
     }
+}
+
+fn exactly_one(doc: &Document, parent: NodeId, local: &'static str) -> Result<NodeId> {
+    only_child(doc, parent, local).map_err(|count| {
+        SamlError::SignatureStructure(format!(
+            "expected exactly one ds:{local} in ds:{}, found {count}",
+            doc.element(parent).local(),
+        ))
+    })
 }
 
 fn algorithm_attr(doc: &Document, id: NodeId) -> Result<&str> {
