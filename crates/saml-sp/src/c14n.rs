@@ -7,8 +7,6 @@
 //! the apex to order, so only the element, namespace, attribute, text and comment rules of
 //! the specification apply.
 
-use std::collections::HashMap;
-
 use crate::error::{Result, SamlError};
 use crate::xml::{Document, Node, NodeId};
 
@@ -85,27 +83,39 @@ pub fn canonicalize<'d>(
             max: MAX_INCLUSIVE_PREFIXES,
         });
     }
-    // The in-scope URI of each inclusive prefix, kept up to date while walking down, so a
-    // lookup is one index instead of a walk over the ancestors.
+    // Inclusive prefixes as the document's interned prefixes (a prefix the document never
+    // names is never in scope), with the in-scope namespace of each, kept up to date while
+    // walking down so a lookup is one index instead of a walk over the ancestors.
+    let inclusive: Vec<u32> = inclusive
+        .iter()
+        .filter_map(|p| doc.prefix_id(if *p == "#default" { "" } else { p }))
+        .collect();
+    let parent = doc.element(apex).parent();
     let scope = inclusive
         .iter()
-        .map(|p| {
-            let prefix = (*p != "#default").then_some(*p);
-            doc.element(apex)
-                .parent
-                .and_then(|parent| doc.lookup_namespace(parent, prefix))
-        })
+        .map(|&p| parent.map_or(0, |parent| doc.lookup_namespace_id(parent, p)))
         .collect();
+    // One buffer sized for the usual canonical form (a little larger than the subtree's
+    // source), so it is rarely grown.
+    let max = output_limit(doc);
+    let apex_element = doc.element(apex);
+    let source_span = apex_element
+        .end()
+        .saturating_sub(apex_element.start_tag_end());
+    let capacity = source_span
+        .saturating_add(source_span / 8)
+        .saturating_add(512)
+        .min(max);
     let mut walk = Walk {
         doc,
         options,
         inclusive,
         scope,
-        rendered: HashMap::new(),
+        rendered: vec![0; doc.prefix_count()],
         rendered_log: Vec::new(),
         scratch: Vec::new(),
-        max: output_limit(doc),
-        out: Vec::with_capacity(1024),
+        max,
+        out: Vec::with_capacity(capacity),
     };
     walk.element(apex)?;
     Ok(walk.out)
@@ -114,16 +124,18 @@ pub fn canonicalize<'d>(
 struct Walk<'d> {
     doc: &'d Document,
     options: &'d C14nOptions<'d>,
-    /// Distinct inclusive prefixes (`#default` for the default namespace).
-    inclusive: Vec<&'d str>,
-    /// In-scope URI of each inclusive prefix at the current element.
-    scope: Vec<Option<&'d str>>,
-    /// Namespace declarations rendered on the output ancestors: prefix (`""` for the
-    /// default namespace) to the URIs rendered for it, innermost last.
-    rendered: HashMap<&'d str, Vec<&'d str>>,
-    /// Prefixes in the order they were rendered, to undo on leaving an element.
-    rendered_log: Vec<&'d str>,
-    scratch: Vec<(&'d str, &'d str)>,
+    /// Distinct inclusive prefixes, interned (0 for the default namespace).
+    inclusive: Vec<u32>,
+    /// In-scope interned namespace of each inclusive prefix at the current element (0 when
+    /// unbound).
+    scope: Vec<u32>,
+    /// The interned namespace rendered for each interned prefix by the nearest output
+    /// ancestor (0 when none, which for the default namespace is the empty one).
+    rendered: Vec<u32>,
+    /// (prefix, previous value) of each rendering, to undo on leaving an element.
+    rendered_log: Vec<(u32, u32)>,
+    /// Scratch list of (prefix, namespace) to render on an element.
+    scratch: Vec<(u32, u32)>,
     max: usize,
     out: Vec<u8>,
 }
@@ -143,11 +155,12 @@ impl<'d> Walk<'d> {
         // This element's declarations of inclusive prefixes update the scope (undone on
         // leaving the element).
         let mut saved_scope = Vec::new();
-        for (p, uri) in &element.namespace_declarations {
-            let name = p.as_deref().unwrap_or("#default");
-            if let Some(i) = self.inclusive.iter().position(|q| *q == name) {
-                saved_scope.push((i, self.scope[i]));
-                self.scope[i] = (!uri.is_empty()).then_some(uri.as_str());
+        if !self.inclusive.is_empty() {
+            for d in element.declaration_ids() {
+                if let Some(i) = self.inclusive.iter().position(|q| *q == d.prefix_id()) {
+                    saved_scope.push((i, self.scope[i]));
+                    self.scope[i] = d.namespace_id();
+                }
             }
         }
 
@@ -155,94 +168,84 @@ impl<'d> Walk<'d> {
         // inclusive prefixes in scope; sorted by prefix, the default namespace first.
         let mut needed = std::mem::take(&mut self.scratch);
         needed.clear();
-        let need = |needed: &mut Vec<(&'d str, &'d str)>, prefix: &'d str, uri: &'d str| {
-            if !needed.iter().any(|(p, _)| *p == prefix) {
-                needed.push((prefix, uri));
-            }
-        };
-        need(
-            &mut needed,
-            element.prefix.as_deref().unwrap_or(""),
-            element.namespace.as_deref().unwrap_or(""),
-        );
-        for a in &element.attributes {
-            if let (Some(p), Some(ns)) = (&a.prefix, &a.namespace)
-                && p != "xml"
+        needed.push((element.prefix_id(), element.namespace_id()));
+        for a in element.attributes() {
+            if a.prefix.is_some()
+                && a.prefix != Some("xml")
+                && !needed.iter().any(|(p, _)| *p == a.prefix_id)
             {
-                need(&mut needed, p, ns);
+                needed.push((a.prefix_id, a.namespace_id));
             }
         }
         let visibly_used = needed.len();
-        for (i, p) in self.inclusive.iter().enumerate() {
-            let entry = if *p == "#default" {
-                Some(("", self.scope[i].unwrap_or("")))
-            } else {
-                self.scope[i].map(|uri| (*p, uri))
-            };
-            if let Some((prefix, uri)) = entry
-                && !needed[..visibly_used].iter().any(|(q, _)| *q == prefix)
-            {
-                needed.push((prefix, uri));
+        for (i, &p) in self.inclusive.iter().enumerate() {
+            let uri = self.scope[i];
+            // An unbound prefix renders nothing; the default namespace renders as empty.
+            if (p == 0 || uri != 0) && !needed[..visibly_used].iter().any(|(q, _)| *q == p) {
+                needed.push((p, uri));
             }
         }
-        needed.sort_unstable();
+        if needed.len() > 1 {
+            needed.sort_unstable_by(|a, b| doc.prefix_str(a.0).cmp(doc.prefix_str(b.0)));
+        }
 
         let mark = self.rendered_log.len();
         let out = &mut self.out;
         out.push(b'<');
-        write_qname(element.prefix.as_deref(), &element.local, out);
+        write_qname(element.prefix(), element.local(), out);
         for &(prefix, uri) in &needed {
-            let current = self.rendered.get(prefix).and_then(|v| v.last().copied());
-            let emit = if prefix.is_empty() {
-                current.unwrap_or("") != uri
-            } else {
-                current != Some(uri)
-            };
-            if emit {
-                if prefix.is_empty() {
+            let current = self.rendered[prefix as usize];
+            if current != uri {
+                if prefix == 0 {
                     out.extend_from_slice(b" xmlns=\"");
                 } else {
                     out.extend_from_slice(b" xmlns:");
-                    out.extend_from_slice(prefix.as_bytes());
+                    out.extend_from_slice(doc.prefix_str(prefix).as_bytes());
                     out.extend_from_slice(b"=\"");
                 }
-                escape_attribute(uri, out);
+                escape_attribute(doc.namespace_str(uri), out);
                 out.push(b'"');
-                self.rendered.entry(prefix).or_default().push(uri);
-                self.rendered_log.push(prefix);
+                self.rendered_log.push((prefix, current));
+                self.rendered[prefix as usize] = uri;
             }
         }
         self.scratch = needed;
 
-        let write_attribute = |a: &crate::xml::Attribute, out: &mut Vec<u8>| {
+        let write_attribute = |a: &crate::xml::Attribute<'_>, out: &mut Vec<u8>| {
             out.push(b' ');
-            write_qname(a.prefix.as_deref(), &a.local, out);
+            write_qname(a.prefix, a.local, out);
             out.extend_from_slice(b"=\"");
-            escape_attribute(&a.value, out);
+            escape_attribute(a.value, out);
             out.push(b'"');
         };
-        let key =
-            |a: &'d crate::xml::Attribute| (a.namespace.as_deref().unwrap_or(""), a.local.as_str());
-        if element
-            .attributes
-            .windows(2)
-            .all(|w| key(&w[0]) <= key(&w[1]))
-        {
+        let key = |a: &crate::xml::Attribute<'d>| (a.namespace.unwrap_or(""), a.local);
+        let attributes = element.attributes();
+        let mut sorted = true;
+        let mut previous = None;
+        for a in attributes.clone() {
+            let k = key(&a);
+            if previous.is_some_and(|p| p > k) {
+                sorted = false;
+                break;
+            }
+            previous = Some(k);
+        }
+        if sorted {
             // Already in canonical order (the usual case): no sorting buffer.
-            for a in &element.attributes {
-                write_attribute(a, out);
+            for a in attributes {
+                write_attribute(&a, out);
             }
         } else {
-            let mut attributes: Vec<_> = element.attributes.iter().collect();
+            let mut attributes: Vec<_> = attributes.collect();
             attributes.sort_by(|a, b| key(a).cmp(&key(b)));
-            for a in attributes {
+            for a in &attributes {
                 write_attribute(a, out);
             }
         }
         out.push(b'>');
         self.check_size()?;
 
-        for &child in &element.children {
+        for child in element.children() {
             match doc.node(child) {
                 Node::Element(_) => {
                     if Some(child) != self.options.exclude {
@@ -262,12 +265,10 @@ impl<'d> Walk<'d> {
         }
 
         self.out.extend_from_slice(b"</");
-        write_qname(element.prefix.as_deref(), &element.local, &mut self.out);
+        write_qname(element.prefix(), element.local(), &mut self.out);
         self.out.push(b'>');
-        for prefix in self.rendered_log.drain(mark..) {
-            if let Some(uris) = self.rendered.get_mut(prefix) {
-                uris.pop();
-            }
+        for (prefix, previous) in self.rendered_log.drain(mark..).rev() {
+            self.rendered[prefix as usize] = previous;
         }
         for (i, old) in saved_scope.into_iter().rev() {
             self.scope[i] = old;
@@ -286,6 +287,15 @@ fn write_qname(prefix: Option<&str>, local: &str, out: &mut Vec<u8>) {
 
 fn escape_text(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
+    // The usual case: nothing to escape.
+    if !bytes.chunks(32).any(|chunk| {
+        chunk.iter().fold(false, |acc, &b| {
+            acc | (b == b'&') | (b == b'<') | (b == b'>') | (b == b'\r')
+        })
+    }) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escaped: &[u8] = match b {
@@ -304,6 +314,14 @@ fn escape_text(s: &str, out: &mut Vec<u8>) {
 
 fn escape_attribute(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
+    if !bytes.chunks(32).any(|chunk| {
+        chunk.iter().fold(false, |acc, &b| {
+            acc | (b == b'&') | (b == b'<') | (b == b'"') | (b < b' ')
+        })
+    }) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escaped: &[u8] = match b {
@@ -332,7 +350,7 @@ mod tests {
         let apex = doc
             .all_elements()
             .into_iter()
-            .find(|e| doc.element(*e).local == pick)
+            .find(|e| doc.element(*e).local() == pick)
             .unwrap();
         String::from_utf8(canonicalize(&doc, apex, options).unwrap()).unwrap()
     }

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use openssl::bn::BigNum;
 use openssl::ecdsa::EcdsaSig;
-use openssl::hash::{MessageDigest, hash};
+use openssl::hash::MessageDigest;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
@@ -140,6 +140,17 @@ impl SignatureAlgorithm {
         )
     }
 
+    /// The digest of an RSA PKCS #1 v1.5 algorithm (`None` for PSS and ECDSA).
+    fn pkcs1_digest(self) -> Option<DigestAlgorithm> {
+        match self {
+            Self::RsaSha1 => Some(DigestAlgorithm::Sha1),
+            Self::RsaSha256 => Some(DigestAlgorithm::Sha256),
+            Self::RsaSha384 => Some(DigestAlgorithm::Sha384),
+            Self::RsaSha512 => Some(DigestAlgorithm::Sha512),
+            _ => None,
+        }
+    }
+
     fn is_pss(self) -> bool {
         matches!(
             self,
@@ -197,13 +208,54 @@ impl DigestAlgorithm {
         DIGESTS.iter().find(|(_, u)| *u == uri).map(|(a, _)| *a)
     }
 
-    fn message_digest(self) -> MessageDigest {
+    /// The digest of `data`, computed with OpenSSL's SHA functions on a stack context (no
+    /// EVP context or algorithm fetch per call).
+    fn digest(self, data: &[u8]) -> Digest {
+        let mut out = Digest {
+            bytes: [0; 64],
+            len: 0,
+        };
+        let mut put = |d: &[u8]| {
+            out.bytes[..d.len()].copy_from_slice(d);
+            out.len = d.len();
+        };
+        // The hasher objects rather than the one-shot functions, which fetch the algorithm
+        // on every call in OpenSSL 3.
         match self {
-            Self::Sha1 => MessageDigest::sha1(),
-            Self::Sha256 => MessageDigest::sha256(),
-            Self::Sha384 => MessageDigest::sha384(),
-            Self::Sha512 => MessageDigest::sha512(),
+            Self::Sha1 => {
+                let mut h = openssl::sha::Sha1::new();
+                h.update(data);
+                put(&h.finish());
+            }
+            Self::Sha256 => {
+                let mut h = openssl::sha::Sha256::new();
+                h.update(data);
+                put(&h.finish());
+            }
+            Self::Sha384 => {
+                let mut h = openssl::sha::Sha384::new();
+                h.update(data);
+                put(&h.finish());
+            }
+            Self::Sha512 => {
+                let mut h = openssl::sha::Sha512::new();
+                h.update(data);
+                put(&h.finish());
+            }
         }
+        out
+    }
+}
+
+/// A digest of at most 64 bytes, on the stack.
+struct Digest {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl Digest {
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
@@ -271,30 +323,17 @@ pub fn verify_enveloped(
     certificates: &[X509],
     options: VerifyOptions,
 ) -> Result<Option<VerifiedSignature>> {
-    let signatures: Vec<_> = doc.children_named(signed, DSIG_NS, "Signature").collect();
-    let signature = match signatures.as_slice() {
-        [] => return Ok(None),
-        [one] => *one,
-        many => {
-            return Err(SamlError::MultipleSignatures {
-                element,
-                count: many.len(),
-            });
-        }
+    let signature = match only_child(doc, signed, "Signature") {
+        Ok(one) => one,
+        Err(0) => return Ok(None),
+        Err(count) => return Err(SamlError::MultipleSignatures { element, count }),
     };
     if certificates.is_empty() {
         return Err(SamlError::NoTrustedCertificate);
     }
 
-    let signed_infos: Vec<_> = doc
-        .children_named(signature, DSIG_NS, "SignedInfo")
-        .collect();
-    let [signed_info] = signed_infos.as_slice() else {
-        return Err(SamlError::SignedInfoCount {
-            count: signed_infos.len(),
-        });
-    };
-    let signed_info = *signed_info;
+    let signed_info = only_child(doc, signature, "SignedInfo")
+        .map_err(|count| SamlError::SignedInfoCount { count })?;
 
     // SignedInfo's own canonicalization.
     let c14n_method = exactly_one(doc, signed_info, "CanonicalizationMethod")?;
@@ -325,27 +364,16 @@ pub fn verify_enveloped(
     };
 
     // The one Reference, to the element the signature is enveloped in.
-    let references: Vec<_> = doc
-        .children_named(signed_info, DSIG_NS, "Reference")
-        .collect();
-    let [reference] = references.as_slice() else {
-        return Err(SamlError::ReferenceCount {
-            count: references.len(),
-        });
-    };
-    let reference = *reference;
+    let reference = only_child(doc, signed_info, "Reference")
+        .map_err(|count| SamlError::ReferenceCount { count })?;
     let signed_id = doc.element(signed).attr("ID").unwrap_or_default();
-    let expected_uri = format!("#{signed_id}");
     let uri = doc.element(reference).attr("URI").unwrap_or_default();
-    if signed_id.is_empty() || uri != expected_uri {
+    if signed_id.is_empty()
+        || uri.strip_prefix('#') != Some(signed_id)
+        || ids.get(signed_id) != Some(signed)
+    {
         return Err(SamlError::ReferenceMismatch {
-            expected: expected_uri,
-            found: uri.to_owned(),
-        });
-    }
-    if ids.get(signed_id) != Some(signed) {
-        return Err(SamlError::ReferenceMismatch {
-            expected: expected_uri,
+            expected: format!("#{signed_id}"),
             found: uri.to_owned(),
         });
     }
@@ -383,10 +411,10 @@ pub fn verify_enveloped(
             exclude: Some(signature),
         },
     )?;
-    let actual_digest = hash(digest_algorithm.message_digest(), &referenced)
-        .map_err(|e| SamlError::Crypto(e.to_string()))?;
+    let actual_digest = digest_algorithm.digest(&referenced);
+    let actual_digest = actual_digest.as_slice();
     if actual_digest.len() != expected_digest.len()
-        || !openssl::memcmp::eq(&actual_digest, &expected_digest)
+        || !openssl::memcmp::eq(actual_digest, &expected_digest)
     {
         return Err(SamlError::DigestMismatch {
             uri: uri.to_owned(),
@@ -533,14 +561,13 @@ pub fn sign_enveloped(
         .ok_or(SamlError::Missing("element with the ID to sign"))?;
 
     let canonical = canonicalize(&doc, target, &C14nOptions::default())?;
-    let digest_value =
-        hash(digest.message_digest(), &canonical).map_err(|e| SamlError::Crypto(e.to_string()))?;
+    let digest_value = digest.digest(&canonical);
     let signed_info = format!(
         "<ds:SignedInfo xmlns:ds=\"{DSIG_NS}\"><ds:CanonicalizationMethod Algorithm=\"{EXC_C14N}\"></ds:CanonicalizationMethod><ds:SignatureMethod Algorithm=\"{}\"></ds:SignatureMethod><ds:Reference URI=\"#{}\"><ds:Transforms><ds:Transform Algorithm=\"{ENVELOPED_SIGNATURE}\"></ds:Transform><ds:Transform Algorithm=\"{EXC_C14N}\"></ds:Transform></ds:Transforms><ds:DigestMethod Algorithm=\"{}\"></ds:DigestMethod><ds:DigestValue>{}</ds:DigestValue></ds:Reference></ds:SignedInfo>",
         algorithm.uri(),
         escape_attribute_value(id),
         digest.uri(),
-        STANDARD.encode(digest_value),
+        STANDARD.encode(digest_value.as_slice()),
     );
     // `signed_info` is already canonical: exclusive c14n renders xmlns:ds on SignedInfo
     // wherever it sits, and nothing else in it needs rewriting.
@@ -567,13 +594,13 @@ pub fn sign_enveloped(
         .next()
         .filter(|c| doc.element(*c).is(crate::SAML_ASSERTION_NS, "Issuer"));
     let at = match issuer {
-        Some(i) => doc.element(i).end,
+        Some(i) => doc.element(i).end(),
         None => {
             let e = doc.element(target);
-            if e.start_tag_end == e.end {
+            if e.start_tag_end() == e.end() {
                 return Err(SamlError::Missing("content in the element to sign"));
             }
-            e.start_tag_end
+            e.start_tag_end()
         }
     };
     let mut out = String::with_capacity(xml.len() + signature.len());
@@ -637,6 +664,9 @@ pub fn verify_bytes(
     } else {
         signature
     };
+    if let Some(digest) = algorithm.pkcs1_digest() {
+        return verify_pkcs1(key, digest, data, signature);
+    }
     let check = || -> std::result::Result<bool, openssl::error::ErrorStack> {
         let mut verifier = Verifier::new(algorithm.digest(), key)?;
         if algorithm.is_pss() {
@@ -648,6 +678,66 @@ pub fn verify_bytes(
         verifier.verify(signature)
     };
     check().unwrap_or(false)
+}
+
+/// The largest RSA modulus a PKCS #1 v1.5 signature is checked with, in bytes (16384
+/// bits); larger keys fail verification.
+const MAX_RSA_BYTES: usize = 2048;
+
+/// RSASSA-PKCS1-v1_5 verification by re-encoding (RFC 8017 section 8.2.2): OpenSSL's RSA
+/// public operation checks the block type 1 padding, and the recovered `DigestInfo` must
+/// equal the expected encoding byte for byte, so nothing is parsed from the signature. The
+/// one-shot RSA operation skips the per-call set-up of an EVP verification context.
+fn verify_pkcs1(
+    key: &PKey<Public>,
+    digest: DigestAlgorithm,
+    data: &[u8],
+    signature: &[u8],
+) -> bool {
+    let Ok(rsa) = key.rsa() else {
+        return false;
+    };
+    let size = usize::try_from(rsa.size()).unwrap_or(usize::MAX);
+    if signature.len() != size {
+        return false;
+    }
+    let mut buffer = [0u8; MAX_RSA_BYTES];
+    let Some(recovered) = buffer.get_mut(..size) else {
+        return false;
+    };
+    let Ok(len) = rsa.public_decrypt(signature, recovered, Padding::PKCS1) else {
+        return false;
+    };
+    let expected = digest.digest(data);
+    let expected = expected.as_slice();
+    let prefix = digest_info_prefix(digest);
+    let recovered = &recovered[..len];
+    recovered.len() == prefix.len() + expected.len()
+        && recovered[..prefix.len()] == *prefix
+        && openssl::memcmp::eq(&recovered[prefix.len()..], expected)
+}
+
+/// The DER prefix of the PKCS #1 v1.5 `DigestInfo` for each digest (RFC 8017 section 9.2,
+/// note 1).
+fn digest_info_prefix(digest: DigestAlgorithm) -> &'static [u8] {
+    match digest {
+        DigestAlgorithm::Sha1 => &[
+            0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04,
+            0x14,
+        ],
+        DigestAlgorithm::Sha256 => &[
+            0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x01, 0x05, 0x00, 0x04, 0x20,
+        ],
+        DigestAlgorithm::Sha384 => &[
+            0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x02, 0x05, 0x00, 0x04, 0x30,
+        ],
+        DigestAlgorithm::Sha512 => &[
+            0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x03, 0x05, 0x00, 0x04, 0x40,
+        ],
+    }
 }
 
 /// Base64 with the whitespace XML allows between its characters.
@@ -666,21 +756,28 @@ pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>> {
     decoded.map_err(|e| SamlError::Base64(e.to_string()))
 }
 
-fn exactly_one(doc: &Document, parent: NodeId, local: &'static str) -> Result<NodeId> {
-    let found: Vec<_> = doc.children_named(parent, DSIG_NS, local).collect();
-    match found.as_slice() {
-        [one] => Ok(*one),
-        _ => Err(SamlError::SignatureStructure(format!(
-            "expected exactly one ds:{local} in ds:{}, found {}",
-            doc.element(parent).local,
-            found.len()
-        ))),
+/// The only child of `parent` named `ds:{local}`, or how many there are (without a list).
+fn only_child(doc: &Document, parent: NodeId, local: &str) -> std::result::Result<NodeId, usize> {
+    let mut found = doc.children_named(parent, DSIG_NS, local);
+    match (found.next(), found.next()) {
+        (Some(one), None) => Ok(one),
+        (None, _) => Err(0),
+        (Some(_), Some(_)) => Err(2 + found.count()),
     }
+}
+
+fn exactly_one(doc: &Document, parent: NodeId, local: &'static str) -> Result<NodeId> {
+    only_child(doc, parent, local).map_err(|count| {
+        SamlError::SignatureStructure(format!(
+            "expected exactly one ds:{local} in ds:{}, found {count}",
+            doc.element(parent).local(),
+        ))
+    })
 }
 
 fn algorithm_attr(doc: &Document, id: NodeId) -> Result<&str> {
     doc.element(id).attr("Algorithm").ok_or_else(|| {
-        SamlError::SignatureStructure(format!("ds:{} has no Algorithm", doc.element(id).local))
+        SamlError::SignatureStructure(format!("ds:{} has no Algorithm", doc.element(id).local()))
     })
 }
 
@@ -768,9 +865,8 @@ fn select_certificates(
     // certificates: the key that verifies is always a configured one, never KeyInfo's.
     let fingerprints: Vec<_> = offered
         .iter()
-        .map(|der| hash(MessageDigest::sha1(), der))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| SamlError::Crypto(e.to_string()))?;
+        .map(|der| DigestAlgorithm::Sha1.digest(der))
+        .collect();
     let mut selected = Vec::new();
     for (i, c) in certificates.iter().enumerate() {
         // Reading an extension makes OpenSSL cache the certificate's extensions and its
@@ -779,7 +875,9 @@ fn select_certificates(
         let Ok(fingerprint) = c.digest(MessageDigest::sha1()) else {
             continue;
         };
-        let matches = fingerprints.iter().any(|f| f[..] == fingerprint[..]);
+        let matches = fingerprints
+            .iter()
+            .any(|f| f.as_slice() == &fingerprint[..]);
         if matches {
             selected.push(i);
         }

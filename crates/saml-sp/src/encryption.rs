@@ -109,15 +109,15 @@ pub(crate) fn decrypt_assertion(
     let mut cur = Some(encrypted_assertion);
     while let Some(n) = cur {
         let e = doc.element(n);
-        for (prefix, uri) in &e.namespace_declarations {
+        for (prefix, uri) in e.namespace_declarations() {
             if !declarations
                 .iter()
-                .any(|(p, _): &(Option<String>, String)| p == prefix)
+                .any(|(p, _): &(Option<&str>, &str)| *p == prefix)
             {
-                declarations.push((prefix.clone(), uri.clone()));
+                declarations.push((prefix, uri));
             }
         }
-        cur = e.parent;
+        cur = e.parent();
     }
     let mut wrapped = String::from("<gatehouse-decrypted");
     for (prefix, uri) in &declarations {

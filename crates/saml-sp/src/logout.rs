@@ -384,7 +384,7 @@ pub async fn validate_logout_response(
             codes,
             message: doc
                 .first_child_named(status, SAMLP, "StatusMessage")
-                .map(|m| doc.text(m)),
+                .map(|m| doc.text(m).into_owned()),
         });
     }
 

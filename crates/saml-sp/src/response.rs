@@ -563,7 +563,7 @@ fn check_issuer(
         return Err(SamlError::Issuer {
             element,
             expected: expected.to_owned(),
-            found,
+            found: found.into_owned(),
         });
     }
     Ok(())
@@ -585,7 +585,7 @@ fn check_status(doc: &Document, response: NodeId) -> Result<()> {
     }
     let message = doc
         .first_child_named(status, SAMLP, "StatusMessage")
-        .map(|m| doc.text(m));
+        .map(|m| doc.text(m).into_owned());
     Err(SamlError::Status { codes, message })
 }
 
@@ -762,14 +762,13 @@ fn read_attributes(doc: &Document, assertion: NodeId) -> Vec<SamlAttribute> {
             let values = doc
                 .children_named(attribute, SAML, "AttributeValue")
                 .filter(|v| {
-                    !doc.element(*v).attributes.iter().any(|a| {
+                    !doc.element(*v).attributes().any(|a| {
                         a.local == "nil"
-                            && a.namespace.as_deref()
-                                == Some("http://www.w3.org/2001/XMLSchema-instance")
+                            && a.namespace == Some("http://www.w3.org/2001/XMLSchema-instance")
                             && (a.value == "true" || a.value == "1")
                     })
                 })
-                .map(|v| doc.text(v))
+                .map(|v| doc.text(v).into_owned())
                 .collect();
             out.push(SamlAttribute {
                 name: e.attr("Name").unwrap_or_default().to_owned(),
