@@ -1,4 +1,5 @@
-//! The demo's TOML configuration: organizations and their SCIM directories.
+//! The demo's TOML configuration: organizations, their verified domains, sign-in
+//! connections and SCIM directories.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,10 @@ pub struct DemoConfig {
     /// The public URL of the SCIM root, when the demo runs behind a proxy; otherwise it is
     /// built from each request's `Host` header.
     pub public_base_url: Option<String>,
+    /// The demo's own public URL (such as `http://127.0.0.1:8080`), from which the SAML ACS
+    /// URLs, SP entity ids and OIDC redirect URIs are built; by default `http://` and the
+    /// listening address.
+    pub public_url: Option<String>,
     /// The organizations served, each with its own SCIM directory.
     pub organizations: Vec<Organization>,
 }
@@ -26,6 +31,82 @@ pub struct Organization {
     pub name: String,
     /// The organization's SCIM directory.
     pub scim: DirectoryConfig,
+    /// Email domains the organization owns, taken as verified (a demo has no DNS check).
+    pub domains: Vec<String>,
+    /// Whether a login must carry an email in one of `domains` (default on).
+    pub enforce_email_domains: bool,
+    /// The organization's sign-in connections; home-realm discovery uses the first enabled.
+    pub connections: Vec<ConnectionConfig>,
+}
+
+/// A sign-in connection of an organization.
+#[derive(Clone, serde::Deserialize)]
+pub struct ConnectionConfig {
+    /// The connection id, part of its URLs (`/sso/saml/{id}/acs`).
+    pub id: String,
+    /// A display name.
+    pub name: String,
+    /// Whether logins may use it (default on).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The protocol and its settings.
+    #[serde(flatten)]
+    pub protocol: ConnectionProtocol,
+}
+
+impl std::fmt::Debug for ConnectionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionConfig")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_scopes() -> Vec<String> {
+    ["openid", "email", "profile"].map(String::from).to_vec()
+}
+
+/// The protocol of a connection, by `protocol = "saml"` or `"oidc"`.
+#[derive(Clone, serde::Deserialize)]
+#[serde(tag = "protocol", rename_all = "lowercase")]
+pub enum ConnectionProtocol {
+    /// SAML 2.0: the IdP's entity id, SSO URL and signing certificate.
+    Saml {
+        /// The IdP entity id.
+        idp_entity_id: String,
+        /// The IdP's SSO URL (HTTP-Redirect binding).
+        sso_url: String,
+        /// The IdP's signing certificate (PEM), inline.
+        #[serde(default)]
+        idp_certificate: Option<String>,
+        /// The IdP's signing certificate (PEM), a file relative to the configuration file.
+        #[serde(default)]
+        idp_certificate_file: Option<PathBuf>,
+        /// Accept IdP-initiated Responses (off by default).
+        #[serde(default)]
+        allow_idp_initiated: bool,
+        /// Attribute names: `email`, `given_name`, `family_name`, `groups`, `display_name`.
+        #[serde(default)]
+        attributes: std::collections::BTreeMap<String, String>,
+    },
+    /// OpenID Connect: the issuer and the client registered there.
+    Oidc {
+        /// The issuer URL (discovery at `{issuer}/.well-known/openid-configuration`).
+        issuer: String,
+        /// The client id.
+        client_id: String,
+        /// The client secret (kept encrypted in the database).
+        #[serde(default)]
+        client_secret: Option<String>,
+        /// Scopes (default `openid email profile`).
+        #[serde(default = "default_scopes")]
+        scopes: Vec<String>,
+    },
 }
 
 /// An organization's SCIM directory.
@@ -111,7 +192,27 @@ impl DemoConfig {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_toml(&text)
+        let mut config = Self::from_toml(&text)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for org in &mut config.organizations {
+            for c in &mut org.connections {
+                if let ConnectionProtocol::Saml {
+                    idp_certificate,
+                    idp_certificate_file: Some(file),
+                    ..
+                } = &mut c.protocol
+                {
+                    let file = dir.join(&*file);
+                    let pem =
+                        std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+                            path: file.clone(),
+                            source,
+                        })?;
+                    *idp_certificate = Some(pem);
+                }
+            }
+        }
+        Ok(config)
     }
 
     /// Parses and checks a configuration.
@@ -154,12 +255,16 @@ impl DemoConfig {
                     directory_id,
                     token_hash,
                 },
+                domains: org.domains,
+                enforce_email_domains: org.enforce_email_domains.unwrap_or(true),
+                connections: org.connections,
             });
         }
 
         check_unique(&organizations)?;
         Ok(Self {
             public_base_url: raw.public_base_url,
+            public_url: raw.public_url,
             organizations,
         })
     }
@@ -206,6 +311,7 @@ fn same_hash(a: &TokenHash, b: &TokenHash) -> bool {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     public_base_url: Option<String>,
+    public_url: Option<String>,
     #[serde(default)]
     organizations: Vec<RawOrganization>,
 }
@@ -216,6 +322,11 @@ struct RawOrganization {
     id: String,
     name: String,
     scim: RawDirectory,
+    #[serde(default)]
+    domains: Vec<String>,
+    enforce_email_domains: Option<bool>,
+    #[serde(default)]
+    connections: Vec<ConnectionConfig>,
 }
 
 #[derive(Deserialize)]
