@@ -97,8 +97,8 @@ use tenant_config::token;
 
 pub use directory::{DirectoryResolver, ResolvedDirectory, StaticDirectories};
 pub use login::{
-    FnLoginHandler, LoginHandler, MAX_LOGIN_BODY, OIDC_BINDING_COOKIE, SAML_BINDING_COOKIE,
-    SsoRouterConfig, sso_router,
+    CorrelationId, FnLoginHandler, LoginHandler, MAX_LOGIN_BODY, OIDC_BINDING_COOKIE,
+    SAML_BINDING_COOKIE, SsoRouterConfig, sso_router,
 };
 pub use scim::{
     CORRELATION_ID_HEADER, DEFAULT_MOUNT_PATH, ScimRouterConfig, scim_router, scim_router_at,

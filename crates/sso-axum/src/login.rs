@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Path, Query, Request, State};
+use axum::middleware::Next;
 use axum::routing::get;
 use axum_core::response::{IntoResponse, Response};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
@@ -17,6 +18,7 @@ use tenant_config::{
     BrowserAction, Connection, ConnectionId, Discovery, LoginError, LoginFinished, LoginRequest,
     LoginService, Protocol, TenantError, Tenants,
 };
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::scim::CORRELATION_ID_HEADER;
@@ -122,6 +124,7 @@ pub fn sso_router(
             get(oidc_callback_get).post(oidc_callback_post),
         )
         .with_state(shared)
+        .layer(axum::middleware::from_fn(correlate))
 }
 
 /// Query parameters of the login routes.
@@ -134,19 +137,30 @@ struct StartQuery {
     force_authn: bool,
 }
 
-/// A failed request as the browser sees it.
+/// The correlation id of a request: taken from the request's extensions when the host's
+/// middleware put one there (so that its request log and the sign-in routes' logs and
+/// failure pages share it), otherwise generated. Every response of [`sso_router`] carries
+/// it in the `x-correlation-id` header; every log line of the routes carries it as the
+/// span field `correlation_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CorrelationId(pub Uuid);
+
+/// A failed request as the browser sees it; the page is rendered by [`correlate`], which
+/// knows the request's correlation id.
 struct Failure {
     status: StatusCode,
     reason: String,
-    correlation_id: Uuid,
 }
+
+/// Marks a response as a failure page still to be rendered.
+#[derive(Clone)]
+struct FailurePage(String);
 
 impl Failure {
     fn new(status: StatusCode, reason: impl Into<String>) -> Self {
         Self {
             status,
             reason: reason.into(),
-            correlation_id: Uuid::new_v4(),
         }
     }
 
@@ -165,7 +179,6 @@ impl Failure {
         // instants); the login crates keep assertions, codes, tokens and keys out of it.
         tracing::warn!(
             target: "gatehouse::login",
-            correlation_id = %failure.correlation_id,
             connection = connection.unwrap_or("-"),
             reason = %failure.reason,
             error = %error,
@@ -177,21 +190,53 @@ impl Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let page = format!(
-            "<!doctype html>\n<html><head><title>Sign-in failed</title></head><body>\n\
-             <h1>Sign-in failed</h1>\n<p>Reason: <code>{}</code></p>\n\
-             <p>Correlation id: <code>{}</code></p>\n\
-             <p>Give your administrator the correlation id; the server log has the details.</p>\n\
-             </body></html>\n",
-            escape_html(&self.reason),
-            self.correlation_id
-        );
-        let mut response = (self.status, html_headers(), page).into_response();
-        if let Ok(v) = HeaderValue::from_str(&self.correlation_id.to_string()) {
-            response.headers_mut().insert(CORRELATION_ID_HEADER, v);
-        }
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(FailurePage(self.reason));
         response
     }
+}
+
+fn failure_page(status: StatusCode, reason: &str, correlation_id: Uuid) -> Response {
+    let page = format!(
+        "<!doctype html>\n<html><head><title>Sign-in failed</title></head><body>\n\
+         <h1>Sign-in failed</h1>\n<p>Reason: <code>{}</code></p>\n\
+         <p>Correlation id: <code>{correlation_id}</code></p>\n\
+         <p>Give your administrator the correlation id; the server log has the details.</p>\n\
+         </body></html>\n",
+        escape_html(reason),
+    );
+    (status, html_headers(), page).into_response()
+}
+
+/// Gives each request its [`CorrelationId`], runs it in a span with that id, renders
+/// failure pages with it and returns it in the `x-correlation-id` header.
+async fn correlate(mut request: Request, next: Next) -> Response {
+    let id = match request.extensions().get::<CorrelationId>() {
+        Some(id) => *id,
+        None => {
+            let id = CorrelationId(Uuid::new_v4());
+            request.extensions_mut().insert(id);
+            id
+        }
+    };
+    let span = tracing::info_span!("sso", correlation_id = %id.0);
+    let mut response = next.run(request).instrument(span).await;
+    if let Some(FailurePage(reason)) = response.extensions_mut().remove::<FailurePage>() {
+        let cookies: Vec<HeaderValue> = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .cloned()
+            .collect();
+        response = failure_page(response.status(), &reason, id.0);
+        for c in cookies {
+            response.headers_mut().append(SET_COOKIE, c);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&id.0.to_string()) {
+        response.headers_mut().insert(CORRELATION_ID_HEADER, v);
+    }
+    response
 }
 
 fn html_headers() -> [(http::HeaderName, &'static str); 2] {
@@ -233,7 +278,6 @@ async fn connection_for(
 }
 
 async fn discover(State(shared): State<Arc<Shared>>, Query(query): Query<StartQuery>) -> Response {
-    let correlation_id = Uuid::new_v4();
     let email = query.email.unwrap_or_default();
     // A malformed address, like an unknown domain, has no SSO.
     let found = match shared.tenants.discover(&email).await {
@@ -254,7 +298,7 @@ async fn discover(State(shared): State<Arc<Shared>>, Query(query): Query<StartQu
         _ => None,
     };
     let Some(connection) = target else {
-        tracing::info!(target: "gatehouse::login", %correlation_id, "discovery: no SSO");
+        tracing::info!(target: "gatehouse::login", "discovery: no SSO");
         return match &shared.config.no_sso_location {
             Some(location) => see_other(location),
             None => (
@@ -285,7 +329,6 @@ async fn discover(State(shared): State<Arc<Shared>>, Query(query): Query<StartQu
     }
     tracing::info!(
         target: "gatehouse::login",
-        %correlation_id,
         organization = %connection.organization,
         connection = %connection.id,
         "discovery: SSO"

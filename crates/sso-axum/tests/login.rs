@@ -19,7 +19,8 @@ use http_body_util::BodyExt as _;
 use saml_common::Identity;
 use serde_json::json;
 use sso_axum::{
-    CORRELATION_ID_HEADER, FnLoginHandler, SAML_BINDING_COOKIE, SsoRouterConfig, sso_router,
+    CORRELATION_ID_HEADER, CorrelationId, FnLoginHandler, SAML_BINDING_COOKIE, SsoRouterConfig,
+    sso_router,
 };
 use tenant_config::{
     AttributeMapping, Connection, ConnectionId, Domain, EncryptionKey, InMemoryTenantStore,
@@ -304,6 +305,30 @@ async fn idp_initiated_response_is_refused_when_the_connection_does_not_allow_it
     assert!(page.contains("Sign-in failed"), "{page}");
     // No login state names it, and the connection accepts none without one.
     assert!(page.contains("<code>login.unknown_state</code>"), "{page}");
+}
+
+#[tokio::test]
+async fn failure_page_shows_the_hosts_correlation_id() {
+    let s = setup(SsoRouterConfig::default()).await;
+    let id = uuid::Uuid::new_v4();
+    let mut request = acs_post(
+        &format!("/sso/saml/{}/acs", s.connection),
+        "<x/>",
+        "nope",
+        None,
+    );
+    request.extensions_mut().insert(CorrelationId(id));
+    let (status, headers, page) = call(&s.app, request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(headers[CORRELATION_ID_HEADER], id.to_string().as_str());
+    assert!(
+        page.contains(&format!("Correlation id: <code>{id}</code>")),
+        "{page}"
+    );
+    assert!(page.contains("<code>login.unknown_state</code>"), "{page}");
+    // Successful responses carry an id too.
+    let (_, headers, _) = call(&s.app, get(&format!("/sso/saml/{}/metadata", s.connection))).await;
+    assert_eq!(headers[CORRELATION_ID_HEADER].len(), 36);
 }
 
 #[tokio::test]

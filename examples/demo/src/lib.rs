@@ -159,8 +159,12 @@ pub async fn app(
 
 /// Logs every request with a correlation id (also sent back in `x-correlation-id` unless
 /// the SCIM routes set their own).
-async fn log_request(request: Request, next: Next) -> Response {
+async fn log_request(mut request: Request, next: Next) -> Response {
     let correlation_id = Uuid::new_v4();
+    // The sign-in routes log and show the same id.
+    request
+        .extensions_mut()
+        .insert(sso_axum::CorrelationId(correlation_id));
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let span = tracing::info_span!("request", %correlation_id, %method, %path);
