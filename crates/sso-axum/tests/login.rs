@@ -308,6 +308,23 @@ async fn idp_initiated_response_is_refused_when_the_connection_does_not_allow_it
 }
 
 #[tokio::test]
+async fn login_start_refuses_an_absolute_return_target_without_a_cookie() {
+    let s = setup(SsoRouterConfig::default()).await;
+    let (status, headers, page) = call(
+        &s.app,
+        get(&format!(
+            "/sso/saml/{}/login?return_to=https%3A%2F%2Fevil.example%2F",
+            s.connection
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("<code>login.redirect</code>"), "{page}");
+    assert!(headers.get(header::SET_COOKIE).is_none());
+    assert!(headers.get(header::LOCATION).is_none());
+}
+
+#[tokio::test]
 async fn failure_page_shows_the_hosts_correlation_id() {
     let s = setup(SsoRouterConfig::default()).await;
     let id = uuid::Uuid::new_v4();

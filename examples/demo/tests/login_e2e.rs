@@ -359,6 +359,41 @@ async fn oidc_login_against_oidc_provider_shows_the_profile_page() {
     let again = client.get(&callback).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::FORBIDDEN);
     assert!(again.text().await.unwrap().contains("login.unknown_state"));
+
+    // A second login whose callback parameters arrive as a form POST (the form_post shape)
+    // at the same route.
+    let authorize = follow(
+        &client,
+        &format!(
+            "{}/sso/oidc/globex-oidc/login?login_hint=bob&return_to=%2Fprofile",
+            demo.base
+        ),
+    )
+    .await;
+    let callback = match Browser::new().navigate(&authorize, &redirect_uri).await {
+        Landing::Redirect(url) => url,
+        Landing::Form(form) => panic!("unexpected form {form:?}"),
+    };
+    let done = client
+        .post(&redirect_uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(callback.query().unwrap_or_default().to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let page = client
+        .get(format!("{}/profile", demo.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("&quot;email&quot;: &quot;bob@example.com&quot;"),
+        "{page}"
+    );
     demo.stop().await;
 }
 
