@@ -66,7 +66,8 @@
 //! - Bodies are read up to the service's `max_payload_size` plus one byte, so that the
 //!   service answers 413 itself; longer bodies are rejected with 413 without being read.
 //! - Each request is logged once at `info` under the target `gatehouse::scim`, with a
-//!   correlation id (also returned in the `x-correlation-id` header), never the token.
+//!   correlation id (the host's [`CorrelationId`] request extension when present, else a
+//!   new one; also returned in the `x-correlation-id` header), never the token.
 //!
 //! ## Limitations
 //!
