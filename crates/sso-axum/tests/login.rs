@@ -24,8 +24,8 @@ use sso_axum::{
 };
 use tenant_config::{
     AttributeMapping, Connection, ConnectionId, Domain, EncryptionKey, InMemoryTenantStore,
-    LoginFinished, LoginService, Organization, Protocol, RedirectPolicy, SamlConnection,
-    TenantStore as _, Tenants, TrustedCertificate, Verification,
+    LoginFinished, LoginService, LoginSettings, Organization, Protocol, RedirectPolicy,
+    SamlBinding, SamlConnection, TenantStore as _, Tenants, TrustedCertificate, Verification,
 };
 use tower::ServiceExt as _;
 
@@ -42,6 +42,10 @@ struct Setup {
 }
 
 async fn setup(config: SsoRouterConfig) -> Setup {
+    setup_with(config, LoginSettings::default()).await
+}
+
+async fn setup_with(config: SsoRouterConfig, settings: LoginSettings) -> Setup {
     let store = Arc::new(InMemoryTenantStore::new());
     let tenants = Tenants::new(store.clone());
     let org = Organization::new("Acme");
@@ -92,7 +96,8 @@ async fn setup(config: SsoRouterConfig) -> Setup {
         store.clone(),
         RedirectPolicy::relative_only(),
         EncryptionKey::new("test-key", [7; 32]).unwrap(),
-    );
+    )
+    .with_settings(settings);
     let handler = FnLoginHandler(|finished: LoginFinished| async move {
         let p = &finished.profile;
         format!(
@@ -322,6 +327,27 @@ async fn login_start_refuses_an_absolute_return_target_without_a_cookie() {
     assert!(page.contains("<code>login.redirect</code>"), "{page}");
     assert!(headers.get(header::SET_COOKIE).is_none());
     assert!(headers.get(header::LOCATION).is_none());
+}
+
+#[tokio::test]
+async fn post_binding_login_answers_with_an_auto_posting_form_and_the_cookie() {
+    let mut settings = LoginSettings::default();
+    settings.saml_binding = SamlBinding::Post;
+    let s = setup_with(SsoRouterConfig::default(), settings).await;
+    let (status, headers, page) =
+        call(&s.app, get(&format!("/sso/saml/{}/login", s.connection))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get(header::LOCATION).is_none());
+    assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    assert!(page.contains(&format!("action=\"{SSO}\"")), "{page}");
+    assert!(page.contains("name=\"SAMLRequest\""), "{page}");
+    assert!(page.contains("name=\"RelayState\""), "{page}");
+    let set_cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        set_cookie.starts_with(&format!("{SAML_BINDING_COOKIE}=")),
+        "{set_cookie}"
+    );
+    assert!(set_cookie.contains("SameSite=None"), "{set_cookie}");
 }
 
 #[tokio::test]

@@ -363,6 +363,37 @@ mod tests {
                 .to_hex()
         );
         assert!(!format!("{config:?}").contains("demo-acme-scim-token-not-secret"));
+        assert_eq!(config.organizations[0].domains, ["acme.test"]);
+        let acme = &config.organizations[0].connections;
+        assert_eq!(acme.len(), 1);
+        assert_eq!(acme[0].id, "acme-saml");
+        match &acme[0].protocol {
+            ConnectionProtocol::Saml {
+                idp_certificate,
+                allow_idp_initiated,
+                attributes,
+                ..
+            } => {
+                // Read from idp_certificate_file, relative to demo.toml.
+                assert!(
+                    idp_certificate
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with("-----BEGIN CERTIFICATE-----"))
+                );
+                assert!(!allow_idp_initiated);
+                assert_eq!(attributes["email"], "urn:oid:0.9.2342.19200300.100.1.3");
+            }
+            ConnectionProtocol::Oidc { .. } => panic!("acme-saml must be SAML"),
+        }
+        let globex = &config.organizations[1].connections;
+        match &globex[0].protocol {
+            ConnectionProtocol::Oidc { scopes, .. } => {
+                assert_eq!(scopes, &["openid", "email", "profile"]);
+            }
+            ConnectionProtocol::Saml { .. } => panic!("globex-oidc must be OIDC"),
+        }
+        // The client secret stays out of Debug output.
+        assert!(!format!("{config:?}").contains("demo-globex-client-secret"));
     }
 
     #[test]

@@ -304,14 +304,26 @@ async fn oidc_login_against_oidc_provider_shows_the_profile_page() {
         "{login}"
     );
     // The provider signs in the account named by login_hint.
-    let authorize = follow(
-        &client,
-        &format!(
+    let start = client
+        .get(format!(
             "{}/sso/oidc/globex-oidc/login?login_hint=alice&return_to=%2Fprofile",
             demo.base
-        ),
-    )
-    .await;
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    let set_cookie = start.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        set_cookie.starts_with("gatehouse_oidc_login="),
+        "{set_cookie}"
+    );
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    // Plain-HTTP loopback: not Secure, and Lax.
+    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    assert!(!set_cookie.contains("Secure"), "{set_cookie}");
+    let authorize = start.headers()["location"].to_str().unwrap().to_owned();
+    assert!(authorize.starts_with(&demo_issuer(&demo)), "{authorize}");
     let redirect_uri = format!("{}/sso/oidc/globex-oidc/callback", demo.base);
     let callback = match Browser::new().navigate(&authorize, &redirect_uri).await {
         Landing::Redirect(url) => url.to_string(),
@@ -395,6 +407,13 @@ async fn oidc_login_against_oidc_provider_shows_the_profile_page() {
         "{page}"
     );
     demo.stop().await;
+}
+
+fn demo_issuer(demo: &Demo) -> String {
+    demo._op
+        .as_ref()
+        .map(|op| op.issuer.clone())
+        .unwrap_or_default()
 }
 
 async fn scim(
