@@ -40,17 +40,15 @@ pub struct Organization {
 }
 
 /// A sign-in connection of an organization.
-#[derive(Clone, serde::Deserialize)]
+#[derive(Clone)]
 pub struct ConnectionConfig {
     /// The connection id, part of its URLs (`/sso/saml/{id}/acs`).
     pub id: String,
     /// A display name.
     pub name: String,
     /// Whether logins may use it (default on).
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// The protocol and its settings.
-    #[serde(flatten)]
     pub protocol: ConnectionProtocol,
 }
 
@@ -72,8 +70,7 @@ fn default_scopes() -> Vec<String> {
 }
 
 /// The protocol of a connection, by `protocol = "saml"` or `"oidc"`.
-#[derive(Clone, serde::Deserialize)]
-#[serde(tag = "protocol", rename_all = "lowercase")]
+#[derive(Clone)]
 pub enum ConnectionProtocol {
     /// SAML 2.0: the IdP's entity id, SSO URL and signing certificate.
     Saml {
@@ -82,16 +79,12 @@ pub enum ConnectionProtocol {
         /// The IdP's SSO URL (HTTP-Redirect binding).
         sso_url: String,
         /// The IdP's signing certificate (PEM), inline.
-        #[serde(default)]
         idp_certificate: Option<String>,
         /// The IdP's signing certificate (PEM), a file relative to the configuration file.
-        #[serde(default)]
         idp_certificate_file: Option<PathBuf>,
         /// Accept IdP-initiated Responses (off by default).
-        #[serde(default)]
         allow_idp_initiated: bool,
         /// Attribute names: `email`, `given_name`, `family_name`, `groups`, `display_name`.
-        #[serde(default)]
         attributes: std::collections::BTreeMap<String, String>,
     },
     /// OpenID Connect: the issuer and the client registered there.
@@ -101,10 +94,8 @@ pub enum ConnectionProtocol {
         /// The client id.
         client_id: String,
         /// The client secret (kept encrypted in the database).
-        #[serde(default)]
         client_secret: Option<String>,
         /// Scopes (default `openid email profile`).
-        #[serde(default = "default_scopes")]
         scopes: Vec<String>,
     },
 }
@@ -166,6 +157,16 @@ pub enum ConfigError {
         /// The organization's id.
         organization: String,
         /// The empty field.
+        field: &'static str,
+    },
+    /// A connection table misses a field of its protocol or has one it must not have.
+    #[error("organization \"{organization}\", connection \"{connection}\": {field}")]
+    ConnectionField {
+        /// The organization's id.
+        organization: String,
+        /// The connection's id.
+        connection: String,
+        /// The field (or rule) at fault.
         field: &'static str,
     },
     /// No organization is configured.
@@ -248,6 +249,7 @@ impl DemoConfig {
             if directory_id.is_empty() {
                 return Err(empty(&org.id, "scim.directory_id"));
             }
+            let org_id_for_connections = org.id.clone();
             organizations.push(Organization {
                 id: org.id,
                 name: org.name,
@@ -257,7 +259,11 @@ impl DemoConfig {
                 },
                 domains: org.domains,
                 enforce_email_domains: org.enforce_email_domains.unwrap_or(true),
-                connections: org.connections,
+                connections: org
+                    .connections
+                    .into_iter()
+                    .map(|c| c.convert(&org_id_for_connections))
+                    .collect::<Result<_, _>>()?,
             });
         }
 
@@ -326,8 +332,111 @@ struct RawOrganization {
     domains: Vec<String>,
     enforce_email_domains: Option<bool>,
     #[serde(default)]
-    connections: Vec<ConnectionConfig>,
+    connections: Vec<RawConnection>,
 }
+
+/// A connection table as written: the fields of both protocols, checked against
+/// `protocol` when converted, so that a misspelt or misplaced field is an error.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnection {
+    id: String,
+    name: String,
+    #[serde(default = "yes")]
+    enabled: bool,
+    protocol: String,
+    idp_entity_id: Option<String>,
+    sso_url: Option<String>,
+    idp_certificate: Option<String>,
+    idp_certificate_file: Option<PathBuf>,
+    #[serde(default)]
+    allow_idp_initiated: bool,
+    #[serde(default)]
+    attributes: std::collections::BTreeMap<String, String>,
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scopes: Option<Vec<String>>,
+}
+
+impl RawConnection {
+    fn convert(self, organization: &str) -> Result<ConnectionConfig, ConfigError> {
+        let wrong = |field: &'static str| ConfigError::ConnectionField {
+            organization: organization.to_owned(),
+            connection: self.id.clone(),
+            field,
+        };
+        let saml_fields = self.idp_entity_id.is_some()
+            || self.sso_url.is_some()
+            || self.idp_certificate.is_some()
+            || self.idp_certificate_file.is_some()
+            || self.allow_idp_initiated
+            || !self.attributes.is_empty();
+        let oidc_fields = self.issuer.is_some()
+            || self.client_id.is_some()
+            || self.client_secret.is_some()
+            || self.scopes.is_some();
+        let protocol = match self.protocol.as_str() {
+            "saml" => {
+                if oidc_fields {
+                    return Err(wrong("an OIDC field in a SAML connection"));
+                }
+                if self
+                    .attributes
+                    .keys()
+                    .any(|k| !ATTRIBUTE_FIELDS.contains(&k.as_str()))
+                {
+                    return Err(wrong(
+                        "attributes: a key other than email, given_name, family_name, groups, display_name",
+                    ));
+                }
+                if self.idp_certificate.is_some() == self.idp_certificate_file.is_some() {
+                    return Err(wrong(
+                        "exactly one of idp_certificate and idp_certificate_file",
+                    ));
+                }
+                ConnectionProtocol::Saml {
+                    idp_entity_id: self
+                        .idp_entity_id
+                        .clone()
+                        .ok_or_else(|| wrong("idp_entity_id"))?,
+                    sso_url: self.sso_url.clone().ok_or_else(|| wrong("sso_url"))?,
+                    idp_certificate: self.idp_certificate.clone(),
+                    idp_certificate_file: self.idp_certificate_file.clone(),
+                    allow_idp_initiated: self.allow_idp_initiated,
+                    attributes: self.attributes.clone(),
+                }
+            }
+            "oidc" => {
+                if saml_fields {
+                    return Err(wrong("a SAML field in an OIDC connection"));
+                }
+                ConnectionProtocol::Oidc {
+                    issuer: self.issuer.clone().ok_or_else(|| wrong("issuer"))?,
+                    client_id: self.client_id.clone().ok_or_else(|| wrong("client_id"))?,
+                    client_secret: self.client_secret.clone(),
+                    scopes: self.scopes.clone().unwrap_or_else(default_scopes),
+                }
+            }
+            _ => return Err(wrong("protocol (saml or oidc)")),
+        };
+        Ok(ConnectionConfig {
+            id: self.id,
+            name: self.name,
+            enabled: self.enabled,
+            protocol,
+        })
+    }
+}
+
+/// The keys of a SAML connection's `attributes` table.
+const ATTRIBUTE_FIELDS: [&str; 5] = [
+    "email",
+    "given_name",
+    "family_name",
+    "groups",
+    "display_name",
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -437,6 +546,60 @@ mod tests {
         assert!(matches!(
             DemoConfig::from_toml(""),
             Err(ConfigError::NoOrganizations)
+        ));
+    }
+
+    #[test]
+    fn rejects_connections_with_misspelt_misplaced_or_missing_fields() {
+        let org = r#"
+            [[organizations]]
+            id = "a"
+            name = "A"
+            scim = { token = "x" }
+            [[organizations.connections]]
+            id = "c"
+            name = "C"
+        "#;
+        let saml = r#"
+            protocol = "saml"
+            idp_entity_id = "https://idp"
+            sso_url = "https://idp/sso"
+            idp_certificate = "PEM"
+        "#;
+        assert!(DemoConfig::from_toml(&format!("{org}{saml}")).is_ok());
+        let misspelt = format!("{org}{saml}allow_idp_initated = true\n");
+        assert!(matches!(
+            DemoConfig::from_toml(&misspelt),
+            Err(ConfigError::Syntax(_))
+        ));
+        let misplaced = format!("{org}{saml}client_secret = \"s\"\n");
+        assert!(
+            matches!(
+                DemoConfig::from_toml(&misplaced),
+                Err(ConfigError::ConnectionField { ref field, .. })
+                    if field.contains("OIDC field")
+            ),
+            "{:?}",
+            DemoConfig::from_toml(&misplaced)
+        );
+        let bad_attribute = format!("{org}{saml}attributes = {{ mail = \"m\" }}\n");
+        assert!(matches!(
+            DemoConfig::from_toml(&bad_attribute),
+            Err(ConfigError::ConnectionField { .. })
+        ));
+        let no_issuer = format!("{org}protocol = \"oidc\"\nclient_id = \"x\"\n");
+        assert!(matches!(
+            DemoConfig::from_toml(&no_issuer),
+            Err(ConfigError::ConnectionField {
+                field: "issuer",
+                ..
+            })
+        ));
+        let no_certificate =
+            format!("{org}protocol = \"saml\"\nidp_entity_id = \"i\"\nsso_url = \"s\"\n");
+        assert!(matches!(
+            DemoConfig::from_toml(&no_certificate),
+            Err(ConfigError::ConnectionField { .. })
         ));
     }
 }
