@@ -576,7 +576,7 @@ mod tests {
         assert!(
             matches!(
                 DemoConfig::from_toml(&misplaced),
-                Err(ConfigError::ConnectionField { ref field, .. })
+                Err(ConfigError::ConnectionField { field, .. })
                     if field.contains("OIDC field")
             ),
             "{:?}",
