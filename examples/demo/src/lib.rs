@@ -18,7 +18,10 @@
 //!   token: the demo is meant for loopback only.
 //! - Sessions are held in memory and lost on restart; the binding and session cookies are
 //!   not `Secure` when the public URL is `http://` (loopback development).
-//! - Domains in the configuration are taken as verified without a DNS check.
+//! - Domains in the configuration are taken as verified without a DNS check, and connections
+//!   are saved without the URL checks of `Tenants::save_connection` (which refuse the
+//!   plain-HTTP loopback identity providers of a local demo).
+//! - No single logout.
 //! - The encryption key of stored secrets (OIDC client secrets) is random per process; the
 //!   connections are saved again from the configuration at every start.
 //! - A SCIM token from the configuration seeds a directory that has no token yet; after a
