@@ -71,9 +71,11 @@ pub struct SsoRouterConfig {
     /// consumer domain, or no enabled connection); `None` answers with a short page. The
     /// same answer for all, so that it reveals nothing about other tenants.
     pub no_sso_location: Option<String>,
-    /// Set the binding cookies without `Secure` (and the SAML one `SameSite=Lax`) so that a
-    /// browser keeps them over plain `http://127.0.0.1`. For loopback development only: on
-    /// any other origin the cookie travels in clear.
+    /// Set the binding cookies without `Secure` (and the SAML one `SameSite=Lax`, since
+    /// browsers drop `SameSite=None` without `Secure`) so that a browser keeps them over
+    /// plain `http://127.0.0.1`. For loopback development only: on any other origin the
+    /// cookie travels in clear, and the SAML ACS POST then carries the cookie only when the
+    /// IdP is on the same site (such as another loopback port).
     pub dangerous_insecure_cookies_for_http_loopback: bool,
     /// `Max-Age` of the binding cookies in seconds (default 600, the default login state
     /// lifetime).
