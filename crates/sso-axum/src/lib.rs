@@ -1,7 +1,42 @@
 //! # gatehouse-sso-axum
 //!
-//! The axum adapter of Gatehouse. Today it serves SCIM 2.0: [`scim_router`] answers a
-//! customer's identity provider for the directory that the presented bearer token selects.
+//! The axum adapter of Gatehouse: [`sso_router`] serves SAML and OpenID Connect sign-in
+//! per connection and home-realm discovery over tenant-config's `LoginService`;
+//! [`scim_router`] answers a customer's identity provider for the directory that the
+//! presented bearer token selects.
+//!
+//! ## Sign-in routes
+//!
+//! The host nests [`sso_router`] under its own prefix and hands it its stores (through the
+//! `LoginService` and `Tenants`) and a [`LoginHandler`] (or an async closure in
+//! [`FnLoginHandler`]) that receives the finished login and answers the browser, typically
+//! setting the host's session cookie and redirecting to `return_to`:
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use axum_core::response::{IntoResponse as _, Response};
+//! # use sso_axum::{FnLoginHandler, SsoRouterConfig, sso_router};
+//! # use tenant_config::{LoginFinished, LoginService, Tenants};
+//! # fn host(login: Arc<LoginService>, tenants: Tenants) -> axum::Router {
+//! let handler = FnLoginHandler(|done: LoginFinished| async move {
+//!     // Start the host's session for done.profile here.
+//!     let to = done.return_to.unwrap_or_else(|| "/".into());
+//!     (http::StatusCode::SEE_OTHER, [(http::header::LOCATION, to)]).into_response()
+//! });
+//! axum::Router::new().nest(
+//!     "/sso",
+//!     sso_router(login, tenants, Arc::new(handler), SsoRouterConfig::default()),
+//! )
+//! # }
+//! ```
+//!
+//! Routes (under the prefix): `GET /login?email=` (discovery), `GET
+//! /saml/{connection}/metadata`, `GET /saml/{connection}/login`, `POST
+//! /saml/{connection}/acs`, `GET /oidc/{connection}/login`, `GET|POST
+//! /oidc/{connection}/callback`. The browser-binding cookie is set at login start
+//! (`HttpOnly`, `Secure`, `SameSite=None` for SAML, `Lax` for OIDC) and presented to the
+//! finish; a failed login is a short HTML page with the failed check's name and a
+//! correlation id, logged at `warn` (target `gatehouse::login`) with the same id.
 //!
 //! ## Quick start
 //!
@@ -31,7 +66,8 @@
 //! - Bodies are read up to the service's `max_payload_size` plus one byte, so that the
 //!   service answers 413 itself; longer bodies are rejected with 413 without being read.
 //! - Each request is logged once at `info` under the target `gatehouse::scim`, with a
-//!   correlation id (also returned in the `x-correlation-id` header), never the token.
+//!   correlation id (the host's [`CorrelationId`] request extension when present, else a
+//!   new one; also returned in the `x-correlation-id` header), never the token.
 //!
 //! ## Limitations
 //!
@@ -41,9 +77,19 @@
 //! - Nested with `Router::nest`, the routes do not see `{mount}/` (axum routes the root with a
 //!   trailing slash to the host's fallback); [`scim_router_at`], merged instead of nested,
 //!   serves it like the root.
-//! - SAML, OpenID Connect and home-realm discovery routes are planned, not present.
+//! - No SAML Single Logout route: `LoginService` has no logout yet, so the SP metadata
+//!   names no SingleLogoutService.
+//! - The OIDC binding cookie is `SameSite=Lax`: enough for the query response mode (a
+//!   top-level GET). A `form_post` callback is a cross-site POST in which browsers do not
+//!   send a Lax cookie, so that login fails with `login.browser_binding`; the POST route
+//!   exists for providers on the same site.
+//! - Only one login per protocol can be in progress per browser: a second start replaces
+//!   the binding cookie of the first, which then fails with `login.browser_binding`.
+//! - The discovery redirect is relative (`saml/{id}/login`), so the router must be nested
+//!   at a prefix that serves `/login` without a trailing-slash rewrite.
 
 mod directory;
+mod login;
 mod scim;
 mod tenant_directories;
 // The token types live in tenant-config, which stores their hashes; re-exported here so that
@@ -51,6 +97,10 @@ mod tenant_directories;
 use tenant_config::token;
 
 pub use directory::{DirectoryResolver, ResolvedDirectory, StaticDirectories};
+pub use login::{
+    CorrelationId, FnLoginHandler, LoginHandler, MAX_LOGIN_BODY, OIDC_BINDING_COOKIE,
+    SAML_BINDING_COOKIE, SsoRouterConfig, sso_router,
+};
 pub use scim::{
     CORRELATION_ID_HEADER, DEFAULT_MOUNT_PATH, ScimRouterConfig, scim_router, scim_router_at,
     scim_router_with,

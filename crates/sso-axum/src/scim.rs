@@ -126,7 +126,12 @@ struct RouterState {
 }
 
 async fn handle_scim(State(state): State<Arc<RouterState>>, request: Request) -> Response {
-    let correlation_id = Uuid::new_v4();
+    // The host's id when its middleware set one, so that its request log and this line
+    // share it.
+    let correlation_id = request
+        .extensions()
+        .get::<crate::CorrelationId>()
+        .map_or_else(Uuid::new_v4, |c| c.0);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
 

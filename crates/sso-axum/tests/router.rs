@@ -345,3 +345,21 @@ async fn a_forged_host_is_not_persisted_in_locations_or_refs() {
     );
     assert!(!g.to_string().contains("evil.example"), "{g}");
 }
+
+#[tokio::test]
+async fn the_hosts_correlation_id_is_returned() {
+    let id = uuid::Uuid::new_v4();
+    let mut request = build(
+        Request::get("/scim/v2/Users")
+            .header(header::HOST, "localhost")
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}")),
+        Body::empty(),
+    );
+    request.extensions_mut().insert(sso_axum::CorrelationId(id));
+    let (status, headers, _) = call(app(), request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[CORRELATION_ID_HEADER].to_str().ok(),
+        Some(id.to_string().as_str())
+    );
+}

@@ -1,4 +1,5 @@
-//! The demo's TOML configuration: organizations and their SCIM directories.
+//! The demo's TOML configuration: organizations, their verified domains, sign-in
+//! connections and SCIM directories.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,10 @@ pub struct DemoConfig {
     /// The public URL of the SCIM root, when the demo runs behind a proxy; otherwise it is
     /// built from each request's `Host` header.
     pub public_base_url: Option<String>,
+    /// The demo's own public URL (such as `http://127.0.0.1:8080`), from which the SAML ACS
+    /// URLs, SP entity ids and OIDC redirect URIs are built; by default `http://` and the
+    /// listening address.
+    pub public_url: Option<String>,
     /// The organizations served, each with its own SCIM directory.
     pub organizations: Vec<Organization>,
 }
@@ -26,6 +31,73 @@ pub struct Organization {
     pub name: String,
     /// The organization's SCIM directory.
     pub scim: DirectoryConfig,
+    /// Email domains the organization owns, taken as verified (a demo has no DNS check).
+    pub domains: Vec<String>,
+    /// Whether a login must carry an email in one of `domains` (default on).
+    pub enforce_email_domains: bool,
+    /// The organization's sign-in connections; home-realm discovery uses the first enabled.
+    pub connections: Vec<ConnectionConfig>,
+}
+
+/// A sign-in connection of an organization.
+#[derive(Clone)]
+pub struct ConnectionConfig {
+    /// The connection id, part of its URLs (`/sso/saml/{id}/acs`).
+    pub id: String,
+    /// A display name.
+    pub name: String,
+    /// Whether logins may use it (default on).
+    pub enabled: bool,
+    /// The protocol and its settings.
+    pub protocol: ConnectionProtocol,
+}
+
+impl std::fmt::Debug for ConnectionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionConfig")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_scopes() -> Vec<String> {
+    ["openid", "email", "profile"].map(String::from).to_vec()
+}
+
+/// The protocol of a connection, by `protocol = "saml"` or `"oidc"`.
+#[derive(Clone)]
+pub enum ConnectionProtocol {
+    /// SAML 2.0: the IdP's entity id, SSO URL and signing certificate.
+    Saml {
+        /// The IdP entity id.
+        idp_entity_id: String,
+        /// The IdP's SSO URL (HTTP-Redirect binding).
+        sso_url: String,
+        /// The IdP's signing certificate (PEM), inline.
+        idp_certificate: Option<String>,
+        /// The IdP's signing certificate (PEM), a file relative to the configuration file.
+        idp_certificate_file: Option<PathBuf>,
+        /// Accept IdP-initiated Responses (off by default).
+        allow_idp_initiated: bool,
+        /// Attribute names: `email`, `given_name`, `family_name`, `groups`, `display_name`.
+        attributes: std::collections::BTreeMap<String, String>,
+    },
+    /// OpenID Connect: the issuer and the client registered there.
+    Oidc {
+        /// The issuer URL (discovery at `{issuer}/.well-known/openid-configuration`).
+        issuer: String,
+        /// The client id.
+        client_id: String,
+        /// The client secret (kept encrypted in the database).
+        client_secret: Option<String>,
+        /// Scopes (default `openid email profile`).
+        scopes: Vec<String>,
+    },
 }
 
 /// An organization's SCIM directory.
@@ -87,6 +159,16 @@ pub enum ConfigError {
         /// The empty field.
         field: &'static str,
     },
+    /// A connection table misses a field of its protocol or has one it must not have.
+    #[error("organization \"{organization}\", connection \"{connection}\": {field}")]
+    ConnectionField {
+        /// The organization's id.
+        organization: String,
+        /// The connection's id.
+        connection: String,
+        /// The field (or rule) at fault.
+        field: &'static str,
+    },
     /// No organization is configured.
     #[error("the configuration has no organizations")]
     NoOrganizations,
@@ -111,7 +193,27 @@ impl DemoConfig {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_toml(&text)
+        let mut config = Self::from_toml(&text)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for org in &mut config.organizations {
+            for c in &mut org.connections {
+                if let ConnectionProtocol::Saml {
+                    idp_certificate,
+                    idp_certificate_file: Some(file),
+                    ..
+                } = &mut c.protocol
+                {
+                    let file = dir.join(&*file);
+                    let pem =
+                        std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+                            path: file.clone(),
+                            source,
+                        })?;
+                    *idp_certificate = Some(pem);
+                }
+            }
+        }
+        Ok(config)
     }
 
     /// Parses and checks a configuration.
@@ -147,6 +249,7 @@ impl DemoConfig {
             if directory_id.is_empty() {
                 return Err(empty(&org.id, "scim.directory_id"));
             }
+            let org_id_for_connections = org.id.clone();
             organizations.push(Organization {
                 id: org.id,
                 name: org.name,
@@ -154,12 +257,20 @@ impl DemoConfig {
                     directory_id,
                     token_hash,
                 },
+                domains: org.domains,
+                enforce_email_domains: org.enforce_email_domains.unwrap_or(true),
+                connections: org
+                    .connections
+                    .into_iter()
+                    .map(|c| c.convert(&org_id_for_connections))
+                    .collect::<Result<_, _>>()?,
             });
         }
 
         check_unique(&organizations)?;
         Ok(Self {
             public_base_url: raw.public_base_url,
+            public_url: raw.public_url,
             organizations,
         })
     }
@@ -206,6 +317,7 @@ fn same_hash(a: &TokenHash, b: &TokenHash) -> bool {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     public_base_url: Option<String>,
+    public_url: Option<String>,
     #[serde(default)]
     organizations: Vec<RawOrganization>,
 }
@@ -216,7 +328,115 @@ struct RawOrganization {
     id: String,
     name: String,
     scim: RawDirectory,
+    #[serde(default)]
+    domains: Vec<String>,
+    enforce_email_domains: Option<bool>,
+    #[serde(default)]
+    connections: Vec<RawConnection>,
 }
+
+/// A connection table as written: the fields of both protocols, checked against
+/// `protocol` when converted, so that a misspelt or misplaced field is an error.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnection {
+    id: String,
+    name: String,
+    #[serde(default = "yes")]
+    enabled: bool,
+    protocol: String,
+    idp_entity_id: Option<String>,
+    sso_url: Option<String>,
+    idp_certificate: Option<String>,
+    idp_certificate_file: Option<PathBuf>,
+    #[serde(default)]
+    allow_idp_initiated: bool,
+    #[serde(default)]
+    attributes: std::collections::BTreeMap<String, String>,
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scopes: Option<Vec<String>>,
+}
+
+impl RawConnection {
+    fn convert(self, organization: &str) -> Result<ConnectionConfig, ConfigError> {
+        let wrong = |field: &'static str| ConfigError::ConnectionField {
+            organization: organization.to_owned(),
+            connection: self.id.clone(),
+            field,
+        };
+        let saml_fields = self.idp_entity_id.is_some()
+            || self.sso_url.is_some()
+            || self.idp_certificate.is_some()
+            || self.idp_certificate_file.is_some()
+            || self.allow_idp_initiated
+            || !self.attributes.is_empty();
+        let oidc_fields = self.issuer.is_some()
+            || self.client_id.is_some()
+            || self.client_secret.is_some()
+            || self.scopes.is_some();
+        let protocol = match self.protocol.as_str() {
+            "saml" => {
+                if oidc_fields {
+                    return Err(wrong("an OIDC field in a SAML connection"));
+                }
+                if self
+                    .attributes
+                    .keys()
+                    .any(|k| !ATTRIBUTE_FIELDS.contains(&k.as_str()))
+                {
+                    return Err(wrong(
+                        "attributes: a key other than email, given_name, family_name, groups, display_name",
+                    ));
+                }
+                if self.idp_certificate.is_some() == self.idp_certificate_file.is_some() {
+                    return Err(wrong(
+                        "exactly one of idp_certificate and idp_certificate_file",
+                    ));
+                }
+                ConnectionProtocol::Saml {
+                    idp_entity_id: self
+                        .idp_entity_id
+                        .clone()
+                        .ok_or_else(|| wrong("idp_entity_id"))?,
+                    sso_url: self.sso_url.clone().ok_or_else(|| wrong("sso_url"))?,
+                    idp_certificate: self.idp_certificate.clone(),
+                    idp_certificate_file: self.idp_certificate_file.clone(),
+                    allow_idp_initiated: self.allow_idp_initiated,
+                    attributes: self.attributes.clone(),
+                }
+            }
+            "oidc" => {
+                if saml_fields {
+                    return Err(wrong("a SAML field in an OIDC connection"));
+                }
+                ConnectionProtocol::Oidc {
+                    issuer: self.issuer.clone().ok_or_else(|| wrong("issuer"))?,
+                    client_id: self.client_id.clone().ok_or_else(|| wrong("client_id"))?,
+                    client_secret: self.client_secret.clone(),
+                    scopes: self.scopes.clone().unwrap_or_else(default_scopes),
+                }
+            }
+            _ => return Err(wrong("protocol (saml or oidc)")),
+        };
+        Ok(ConnectionConfig {
+            id: self.id,
+            name: self.name,
+            enabled: self.enabled,
+            protocol,
+        })
+    }
+}
+
+/// The keys of a SAML connection's `attributes` table.
+const ATTRIBUTE_FIELDS: [&str; 5] = [
+    "email",
+    "given_name",
+    "family_name",
+    "groups",
+    "display_name",
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -252,6 +472,37 @@ mod tests {
                 .to_hex()
         );
         assert!(!format!("{config:?}").contains("demo-acme-scim-token-not-secret"));
+        assert_eq!(config.organizations[0].domains, ["acme.test"]);
+        let acme = &config.organizations[0].connections;
+        assert_eq!(acme.len(), 1);
+        assert_eq!(acme[0].id, "acme-saml");
+        match &acme[0].protocol {
+            ConnectionProtocol::Saml {
+                idp_certificate,
+                allow_idp_initiated,
+                attributes,
+                ..
+            } => {
+                // Read from idp_certificate_file, relative to demo.toml.
+                assert!(
+                    idp_certificate
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with("-----BEGIN CERTIFICATE-----"))
+                );
+                assert!(!allow_idp_initiated);
+                assert_eq!(attributes["email"], "urn:oid:0.9.2342.19200300.100.1.3");
+            }
+            ConnectionProtocol::Oidc { .. } => panic!("acme-saml must be SAML"),
+        }
+        let globex = &config.organizations[1].connections;
+        match &globex[0].protocol {
+            ConnectionProtocol::Oidc { scopes, .. } => {
+                assert_eq!(scopes, &["openid", "email", "profile"]);
+            }
+            ConnectionProtocol::Saml { .. } => panic!("globex-oidc must be OIDC"),
+        }
+        // The client secret stays out of Debug output.
+        assert!(!format!("{config:?}").contains("demo-globex-client-secret"));
     }
 
     #[test]
@@ -295,6 +546,60 @@ mod tests {
         assert!(matches!(
             DemoConfig::from_toml(""),
             Err(ConfigError::NoOrganizations)
+        ));
+    }
+
+    #[test]
+    fn rejects_connections_with_misspelt_misplaced_or_missing_fields() {
+        let org = r#"
+            [[organizations]]
+            id = "a"
+            name = "A"
+            scim = { token = "x" }
+            [[organizations.connections]]
+            id = "c"
+            name = "C"
+        "#;
+        let saml = r#"
+            protocol = "saml"
+            idp_entity_id = "https://idp"
+            sso_url = "https://idp/sso"
+            idp_certificate = "PEM"
+        "#;
+        assert!(DemoConfig::from_toml(&format!("{org}{saml}")).is_ok());
+        let misspelt = format!("{org}{saml}allow_idp_initated = true\n");
+        assert!(matches!(
+            DemoConfig::from_toml(&misspelt),
+            Err(ConfigError::Syntax(_))
+        ));
+        let misplaced = format!("{org}{saml}client_secret = \"s\"\n");
+        assert!(
+            matches!(
+                DemoConfig::from_toml(&misplaced),
+                Err(ConfigError::ConnectionField { field, .. })
+                    if field.contains("OIDC field")
+            ),
+            "{:?}",
+            DemoConfig::from_toml(&misplaced)
+        );
+        let bad_attribute = format!("{org}{saml}attributes = {{ mail = \"m\" }}\n");
+        assert!(matches!(
+            DemoConfig::from_toml(&bad_attribute),
+            Err(ConfigError::ConnectionField { .. })
+        ));
+        let no_issuer = format!("{org}protocol = \"oidc\"\nclient_id = \"x\"\n");
+        assert!(matches!(
+            DemoConfig::from_toml(&no_issuer),
+            Err(ConfigError::ConnectionField {
+                field: "issuer",
+                ..
+            })
+        ));
+        let no_certificate =
+            format!("{org}protocol = \"saml\"\nidp_entity_id = \"i\"\nsso_url = \"s\"\n");
+        assert!(matches!(
+            DemoConfig::from_toml(&no_certificate),
+            Err(ConfigError::ConnectionField { .. })
         ));
     }
 }

@@ -1,4 +1,4 @@
-//! `gatehouse-demo`: serves SCIM 2.0 for the organizations of a TOML file.
+//! `gatehouse-demo`: sign-in, admin pages and SCIM 2.0 for the organizations of a TOML file.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,7 +8,8 @@ use clap::Parser;
 use gatehouse_demo::DemoConfig;
 use tracing_subscriber::EnvFilter;
 
-/// Serve SCIM 2.0 for the organizations in a configuration file, on SQLite or Postgres.
+/// Serve sign-in (SAML, OpenID Connect), admin pages and SCIM 2.0 for the organizations in a
+/// configuration file, on SQLite or Postgres.
 #[derive(Parser)]
 #[command(name = "gatehouse-demo", version)]
 struct Args {
@@ -62,7 +63,7 @@ async fn main() -> ExitCode {
             "serving SCIM directory"
         );
     }
-    tracing::info!(config = %path.display(), "listening on http://{local}/ (SCIM at http://{local}/scim/v2)");
+    tracing::info!(config = %path.display(), "listening on http://{local}/ (sign in at http://{local}/, SCIM at http://{local}/scim/v2)");
 
     tracing::info!(backend = ?store.backend(), "database open");
     match gatehouse_demo::serve(config, store, listener).await {
