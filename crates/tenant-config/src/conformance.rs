@@ -108,6 +108,7 @@ pub fn oidc_connection(org: &OrganizationId, key: &EncryptionKey) -> Connection 
             profile: ProviderProfile::EntraId {
                 multi_tenant: false,
             },
+            accept_email_verified_as_string: true,
         }),
     }
 }

@@ -383,6 +383,11 @@ pub struct OidcConnection {
     /// The provider's known deviations.
     #[serde(default)]
     pub profile: ProviderProfile,
+    /// Accept `email_verified` sent as the string `"true"` or `"false"` (Amazon Cognito and
+    /// some custom claim mappings of ADFS and Okta do this). Off by default: a string is then
+    /// a failed login (`oidc.claim_type`), not an unverified address.
+    #[serde(default)]
+    pub accept_email_verified_as_string: bool,
 }
 
 /// Which ID token or userinfo claims hold the fields of a profile.

@@ -51,6 +51,7 @@ async fn connection(fx: &Fixture, op: &OpenIdProvider) -> Connection {
             scopes: vec!["openid".into(), "email".into(), "profile".into()],
             claim_mapping: ClaimMapping::default(),
             profile: ProviderProfile::Generic,
+            accept_email_verified_as_string: false,
         }),
     };
     let secret = fx.key.encrypt(
@@ -252,4 +253,54 @@ async fn oidc_logins_need_the_browser_binding_and_an_organization_domain() {
             "login.email_domain"
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_verified_as_a_string_is_read_only_when_the_connection_accepts_it() {
+    let op = start_provider();
+    let fx = Fixture::new("example.com").await;
+    let mut conn = connection(&fx, &op).await;
+    let service = service(&fx);
+
+    // The provider sends `email_verified: "true"` for this account. By default a string is
+    // not a boolean: the login fails and names the claim.
+    let start = service
+        .start(&conn.id, &hint("textverified-ann", "/"))
+        .await
+        .expect("start");
+    let callback = authorize(&start).await;
+    let err = service
+        .finish_oidc(
+            Some(&conn.id),
+            callback.as_bytes(),
+            Some(start.browser_binding.expose_secret()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.reason(), "oidc.invalid_claim", "{err}");
+    assert!(err.to_string().contains("email_verified"), "{err}");
+
+    // With the connection's option, the string is read as the boolean it spells.
+    if let Protocol::Oidc(o) = &mut conn.protocol {
+        o.accept_email_verified_as_string = true;
+    }
+    fx.save_unchecked(&conn).await;
+    let start = service
+        .start(&conn.id, &hint("textverified-ann", "/"))
+        .await
+        .expect("start");
+    let callback = authorize(&start).await;
+    let done = service
+        .finish_oidc(
+            Some(&conn.id),
+            callback.as_bytes(),
+            Some(start.browser_binding.expose_secret()),
+        )
+        .await
+        .expect("finish with the option");
+    assert_eq!(
+        done.profile.email.as_deref(),
+        Some("textverified-ann@example.com")
+    );
+    assert_eq!(done.profile.email_verified, Some(true));
 }

@@ -309,6 +309,7 @@ fn connection(
             scopes: scopes.clone(),
             claim_mapping: ClaimMapping::default(),
             profile: ProviderProfile::Generic,
+            accept_email_verified_as_string: false,
         }),
     };
     let mut connection = Connection {

@@ -79,7 +79,9 @@ const provider = new Provider(issuer, {
         return {
           sub: accountId,
           email: `${accountId}@example.com`,
-          email_verified: true,
+          // Accounts named `textverified...` get `email_verified` as a string, as Amazon
+          // Cognito and some custom claim mappings send it.
+          email_verified: accountId.startsWith('textverified') ? 'true' : true,
           name: `User ${accountId}`,
           given_name: 'User',
           family_name: accountId,

@@ -152,7 +152,7 @@ pub(super) async fn finish(
             .await?
             .merged;
     }
-    let profile = profile(&connection, oidc, &login.claims, claims);
+    let profile = profile(&connection, oidc, &login.claims, claims)?;
     let org = service.organization(&connection.organization).await?;
     service.enforce_domains(&org, &profile).await?;
     Ok(LoginFinished {
@@ -192,7 +192,10 @@ fn relying_party(
     client.scopes = oidc.scopes.clone();
     client.login_ttl_secs = service.settings.state_ttl.whole_seconds();
     let provider = provider(service, connection, oidc)?;
-    let validation = ValidationConfig::new(&oidc.issuer, &oidc.client_id);
+    let mut validation = ValidationConfig::new(&oidc.issuer, &oidc.client_id);
+    if oidc.accept_email_verified_as_string {
+        validation.profile = oidc_rp::ProviderProfile::EMAIL_VERIFIED_AS_STRING;
+    }
     Ok(RelyingParty::new(provider, client, validation, slot)?)
 }
 
@@ -234,17 +237,22 @@ fn profile(
     oidc: &OidcConnection,
     id_token: &oidc_rp::IdTokenClaims,
     claims: Map<String, Value>,
-) -> SsoProfile {
+) -> Result<SsoProfile, LoginError> {
     let m = &oidc.claim_mapping;
     let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
-    // `email_verified` speaks of the `email` claim only.
-    let email_verified = (m.email == "email")
-        .then(|| {
-            id_token
-                .email_verified
-                .or_else(|| claims.get("email_verified").and_then(Value::as_bool))
-        })
-        .flatten();
+    // `email_verified` speaks of the `email` claim only. The ID token's was checked by
+    // `oidc-rp`; one from userinfo gets the same check here.
+    let email_verified = if m.email == "email" {
+        match id_token.email_verified {
+            Some(b) => Some(b),
+            None => userinfo_email_verified(
+                claims.get("email_verified"),
+                oidc.accept_email_verified_as_string,
+            )?,
+        }
+    } else {
+        None
+    };
     let groups = match m.groups.as_deref().and_then(|g| claims.get(g)) {
         Some(Value::Array(items)) => items
             .iter()
@@ -254,7 +262,7 @@ fn profile(
         Some(Value::String(one)) => vec![one.clone()],
         _ => Vec::new(),
     };
-    SsoProfile {
+    Ok(SsoProfile {
         organization: connection.organization.clone(),
         connection: connection.id.clone(),
         protocol: SsoProtocol::Oidc,
@@ -273,6 +281,30 @@ fn profile(
             .auth_time
             .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()),
         raw: claims.into_iter().collect(),
+    })
+}
+
+/// `email_verified` from userinfo: a boolean, or (with the connection's option) the string
+/// `"true"` or `"false"`; anything else fails the login as the ID token's would.
+fn userinfo_email_verified(
+    value: Option<&Value>,
+    accept_string: bool,
+) -> Result<Option<bool>, LoginError> {
+    let invalid = |reason: &str| {
+        LoginError::Oidc(oidc_rp::Error::InvalidClaim {
+            claim: "email_verified",
+            reason: reason.to_owned(),
+        })
+    };
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) if accept_string => match s.as_str() {
+            "true" => Ok(Some(true)),
+            "false" => Ok(Some(false)),
+            _ => Err(invalid("a string that is neither \"true\" nor \"false\"")),
+        },
+        Some(_) => Err(invalid("not a boolean")),
     }
 }
 
