@@ -29,6 +29,7 @@ pub use jwk::{Jwk, JwkSet, VerifyingKey};
 pub use jws::Algorithm;
 pub use logout::{LogoutTokenClaims, end_session_url, validate_logout_token};
 pub use provider::{
-    MetadataSource, Provider, ProviderConfig, ProviderMetadata, discover, discover_with,
+    ENTRA_MULTI_TENANT_ISSUER, ENTRA_ORGANIZATIONS_DISCOVERY_URL, MetadataSource, Provider,
+    ProviderConfig, ProviderMetadata, discover, discover_at, discover_with,
 };
 pub use secret::Secret;

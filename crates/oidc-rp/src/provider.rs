@@ -20,6 +20,14 @@ pub const MAX_METADATA_LEN: usize = 256 * 1024;
 /// The well-known path of the discovery document (OpenID Connect Discovery 1.0, section 4).
 pub const WELL_KNOWN_PATH: &str = "/.well-known/openid-configuration";
 
+/// The issuer Entra ID's multi-tenant (`organizations`, `common`) metadata names: each token's
+/// `iss` has the tenant's id in place of `{tenantid}`.
+pub const ENTRA_MULTI_TENANT_ISSUER: &str = "https://login.microsoftonline.com/{tenantid}/v2.0";
+
+/// Entra ID's discovery document for work and school accounts of any tenant.
+pub const ENTRA_ORGANIZATIONS_DISCOVERY_URL: &str =
+    "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration";
+
 /// The provider metadata this crate uses (OpenID Connect Discovery 1.0, section 3, RFC 8414,
 /// RFC 9207, RP-Initiated and Back-Channel Logout).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,6 +230,12 @@ pub struct ProviderConfig {
     pub fetch_failure_backoff_secs: i64,
     /// The longest wait after consecutive failed fetches, in seconds (default 300).
     pub fetch_failure_backoff_max_secs: i64,
+    /// Where the discovery document is fetched when it is not at
+    /// `{issuer}/.well-known/openid-configuration` (https only). The document's `issuer`
+    /// must still equal [`ProviderConfig::issuer`] exactly. Entra ID's multi-tenant
+    /// document is the one case: it lives under `organizations` (or `common`) and names the
+    /// `{tenantid}` template as its issuer (see [`ProviderConfig::entra_multi_tenant`]).
+    pub discovery_url: Option<String>,
 }
 
 impl ProviderConfig {
@@ -236,6 +250,19 @@ impl ProviderConfig {
             insecure_allow_http_loopback_endpoints: false,
             fetch_failure_backoff_secs: 5,
             fetch_failure_backoff_max_secs: 300,
+            discovery_url: None,
+        }
+    }
+
+    /// Entra ID for a multi-tenant application: the issuer is the template
+    /// [`ENTRA_MULTI_TENANT_ISSUER`] and the metadata is discovered from
+    /// [`ENTRA_ORGANIZATIONS_DISCOVERY_URL`], whose `issuer` is that template. Validate with
+    /// [`crate::ValidationConfig::issuer_is_entra_template`] on, and restrict the tenants
+    /// with [`crate::ValidationConfig::entra_tenants`].
+    pub fn entra_multi_tenant() -> Self {
+        Self {
+            discovery_url: Some(ENTRA_ORGANIZATIONS_DISCOVERY_URL.to_owned()),
+            ..Self::discover(ENTRA_MULTI_TENANT_ISSUER)
         }
     }
 
@@ -362,12 +389,25 @@ impl Provider {
             return Ok(metadata.clone());
         }
         self.check_backoff(Fetch::Discovery)?;
-        let fetched = discover_with(
-            self.http.as_ref(),
-            &self.config.issuer,
-            self.config.insecure_allow_http_loopback_endpoints,
-        )
-        .await;
+        let fetched = match &self.config.discovery_url {
+            None => {
+                discover_with(
+                    self.http.as_ref(),
+                    &self.config.issuer,
+                    self.config.insecure_allow_http_loopback_endpoints,
+                )
+                .await
+            }
+            Some(url) => {
+                discover_at(
+                    self.http.as_ref(),
+                    url,
+                    &self.config.issuer,
+                    self.config.insecure_allow_http_loopback_endpoints,
+                )
+                .await
+            }
+        };
         let metadata = Arc::new(self.record(Fetch::Discovery, fetched)?);
         self.lock().metadata = Some((metadata.clone(), now));
         Ok(metadata)
@@ -520,7 +560,25 @@ pub async fn discover_with(
 ) -> Result<ProviderMetadata> {
     check_endpoint("issuer", issuer, HttpLoopback::Allowed)?;
     let url = format!("{}{WELL_KNOWN_PATH}", issuer.trim_end_matches('/'));
-    let body = get_json_body(http, &url, "discovery", MAX_METADATA_LEN, None).await?;
+    discover_at(http, &url, issuer, insecure_allow_http_loopback_endpoints).await
+}
+
+/// Fetches the discovery document at `url` and checks it against `issuer` (see
+/// [`ProviderConfig::discovery_url`]). `url` must be https, or http on loopback when the
+/// issuer is a loopback http issuer.
+pub async fn discover_at(
+    http: &dyn HttpClient,
+    url: &str,
+    issuer: &str,
+    insecure_allow_http_loopback_endpoints: bool,
+) -> Result<ProviderMetadata> {
+    let loopback = if issuer.starts_with("http://") || insecure_allow_http_loopback_endpoints {
+        HttpLoopback::Allowed
+    } else {
+        HttpLoopback::Refused
+    };
+    check_endpoint("discovery_url", url, loopback)?;
+    let body = get_json_body(http, url, "discovery", MAX_METADATA_LEN, None).await?;
     let metadata =
         ProviderMetadata::from_json_with(&body, issuer, insecure_allow_http_loopback_endpoints)?;
     tracing::debug!(issuer, "provider metadata discovered");
@@ -630,6 +688,78 @@ mod tests {
         let mut config = ProviderConfig::with_static_metadata(metadata);
         config.insecure_allow_http_loopback_endpoints = true;
         Provider::new(config, Arc::new(NoHttp), Arc::new(crate::FixedClock(0))).expect("loosened");
+    }
+
+    /// Answers every GET with one document and records the URLs asked for (Entra ID cannot
+    /// run here; the document has the shape of its `organizations` discovery document).
+    struct Canned {
+        body: serde_json::Value,
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    #[async_trait::async_trait]
+    impl HttpClient for Canned {
+        async fn execute(
+            &self,
+            request: crate::http::HttpRequest,
+        ) -> Result<crate::http::HttpResponse> {
+            self.asked.lock().unwrap().push(request.uri().to_string());
+            Ok(http::Response::new(serde_json::to_vec(&self.body).unwrap()))
+        }
+    }
+
+    #[tokio::test]
+    async fn entra_multi_tenant_metadata_comes_from_organizations_and_names_the_template() {
+        let base = "https://login.microsoftonline.com/organizations";
+        let http = Arc::new(Canned {
+            body: document(ENTRA_MULTI_TENANT_ISSUER, base),
+            asked: Default::default(),
+        });
+        let provider = Provider::new(
+            ProviderConfig::entra_multi_tenant(),
+            http.clone(),
+            Arc::new(crate::FixedClock(0)),
+        )
+        .unwrap();
+        let metadata = provider.metadata().await.expect("discovered");
+        assert_eq!(metadata.issuer, ENTRA_MULTI_TENANT_ISSUER);
+        assert_eq!(
+            *http.asked.lock().unwrap(),
+            [ENTRA_ORGANIZATIONS_DISCOVERY_URL]
+        );
+
+        // The document must still name the configured issuer.
+        let http = Arc::new(Canned {
+            body: document("https://login.microsoftonline.com/common/v2.0", base),
+            asked: Default::default(),
+        });
+        let provider = Provider::new(
+            ProviderConfig::entra_multi_tenant(),
+            http,
+            Arc::new(crate::FixedClock(0)),
+        )
+        .unwrap();
+        assert!(matches!(
+            provider.metadata().await,
+            Err(Error::DiscoveryIssuerMismatch { .. })
+        ));
+
+        // A discovery URL of an https issuer is https.
+        let mut config = ProviderConfig::entra_multi_tenant();
+        config.discovery_url = Some("http://127.0.0.1:9/.well-known/openid-configuration".into());
+        let http = Arc::new(Canned {
+            body: document(ENTRA_MULTI_TENANT_ISSUER, base),
+            asked: Default::default(),
+        });
+        let provider = Provider::new(config, http.clone(), Arc::new(crate::FixedClock(0))).unwrap();
+        assert!(matches!(
+            provider.metadata().await,
+            Err(Error::InvalidUrl {
+                what: "discovery_url",
+                ..
+            })
+        ));
+        assert!(http.asked.lock().unwrap().is_empty());
     }
 
     /// A transport for tests that must not reach the network.
