@@ -316,6 +316,10 @@ impl ResourceStore for EventingStore {
         self.inner.get(kind, id).await
     }
 
+    async fn exists(&self, kind: &ResourceKind, id: &str) -> Result<bool, StoreError> {
+        self.inner.exists(kind, id).await
+    }
+
     async fn replace(
         &self,
         kind: &ResourceKind,
@@ -400,5 +404,95 @@ impl ResourceStore for EventingStore {
 
     async fn groups_of(&self, member_id: &str) -> Result<Vec<GroupRef>, StoreError> {
         self.inner.groups_of(member_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use scim_core::store::{InMemoryStore, StorePage, StoreQuery};
+
+    use super::*;
+
+    /// Counts the reads that reach it, and answers `exists` without `get`, as SQL stores do.
+    #[derive(Default)]
+    struct CountingStore {
+        inner: InMemoryStore,
+        gets: AtomicUsize,
+        exists: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ResourceStore for CountingStore {
+        async fn insert(
+            &self,
+            kind: &ResourceKind,
+            resource: Value,
+            unique: Vec<UniqueKey>,
+        ) -> Result<(), StoreError> {
+            self.inner.insert(kind, resource, unique).await
+        }
+        async fn get(&self, kind: &ResourceKind, id: &str) -> Result<Option<Value>, StoreError> {
+            self.gets.fetch_add(1, Ordering::SeqCst);
+            self.inner.get(kind, id).await
+        }
+        async fn exists(&self, kind: &ResourceKind, id: &str) -> Result<bool, StoreError> {
+            self.exists.fetch_add(1, Ordering::SeqCst);
+            self.inner.exists(kind, id).await
+        }
+        async fn replace(
+            &self,
+            kind: &ResourceKind,
+            resource: Value,
+            unique: Vec<UniqueKey>,
+            expected_version: &str,
+        ) -> Result<(), StoreError> {
+            self.inner
+                .replace(kind, resource, unique, expected_version)
+                .await
+        }
+        async fn delete(
+            &self,
+            kind: &ResourceKind,
+            id: &str,
+            expected_version: Option<&str>,
+        ) -> Result<(), StoreError> {
+            self.inner.delete(kind, id, expected_version).await
+        }
+        async fn list(
+            &self,
+            kind: &ResourceKind,
+            query: &StoreQuery<'_>,
+        ) -> Result<StorePage, StoreError> {
+            self.inner.list(kind, query).await
+        }
+        async fn groups_of(&self, member_id: &str) -> Result<Vec<GroupRef>, StoreError> {
+            self.inner.groups_of(member_id).await
+        }
+    }
+
+    struct Discard;
+
+    #[async_trait]
+    impl EventSink for Discard {
+        async fn deliver(&self, _: EventRecord) {}
+    }
+
+    #[tokio::test]
+    async fn exists_reaches_the_wrapped_stores_own_answer() {
+        let inner = Arc::new(CountingStore::default());
+        let store = EventingStore::new(
+            inner.clone(),
+            DirectoryId::generate(),
+            Arc::new(EventPublisher::new(Arc::new(Discard))),
+        );
+        let found = store
+            .exists(&ResourceKind::User, "no-such-user")
+            .await
+            .unwrap();
+        assert!(!found);
+        assert_eq!(inner.exists.load(Ordering::SeqCst), 1);
+        assert_eq!(inner.gets.load(Ordering::SeqCst), 0);
     }
 }
