@@ -47,9 +47,9 @@ use sso_axum::{
 use store_sql::SqlStore;
 use tenant_config::{
     AttributeMapping, ClaimMapping, Connection, ConnectionId, DirectoryId, Domain, DomainName,
-    EncryptionKey, LoginFinished, LoginService, OidcConnection, OrganizationId, Protocol,
-    ProviderProfile, RedirectPolicy, SamlConnection, ScimDirectory, SecretString, StoredToken,
-    TenantStore, Tenants, TokenId, TrustedCertificate, Verification,
+    EncryptionKey, LoginFinished, LoginService, LoginSettings, OidcConnection, OrganizationId,
+    Protocol, ProviderProfile, RedirectPolicy, SamlConnection, ScimDirectory, SecretString,
+    SpKeyPair, StoredToken, TenantStore, Tenants, TokenId, TrustedCertificate, Verification,
 };
 use tokio::net::TcpListener;
 use uuid::Uuid;
@@ -58,6 +58,7 @@ mod config;
 
 pub use config::{
     ConfigError, ConnectionConfig, ConnectionProtocol, DemoConfig, DirectoryConfig, Organization,
+    SamlBinding,
 };
 
 /// The default database of `cargo run -p gatehouse-demo`: an SQLite file in the current
@@ -113,7 +114,15 @@ pub async fn app(
         RedirectPolicy::relative_only(),
         key,
     )
-    .with_oidc_http(Arc::new(http));
+    .with_oidc_http(Arc::new(http))
+    .with_settings({
+        let mut settings = LoginSettings::default();
+        settings.saml_binding = match config.saml_binding {
+            SamlBinding::Redirect => tenant_config::SamlBinding::Redirect,
+            SamlBinding::Post => tenant_config::SamlBinding::Post,
+        };
+        settings
+    });
 
     let secure_cookies = !base.starts_with("http://");
     let sessions: Arc<Mutex<HashMap<String, LoginFinished>>> = Arc::default();
@@ -263,6 +272,7 @@ fn connection(
             sso_url,
             idp_certificate,
             allow_idp_initiated,
+            require_encrypted_assertions,
             attributes,
             ..
         } => {
@@ -291,8 +301,9 @@ fn connection(
                 attribute_mapping: mapping,
                 allow_idp_initiated: *allow_idp_initiated,
                 sign_authn_requests: false,
-                require_encrypted_assertions: false,
+                require_encrypted_assertions: *require_encrypted_assertions,
                 allow_sha1_insecure: false,
+                // Set below, once the connection's secret context exists.
                 sp_key: None,
             })
         }
@@ -329,6 +340,25 @@ fn connection(
         );
         if let Protocol::Oidc(o) = &mut connection.protocol {
             o.client_secret = Some(encrypted);
+        }
+    }
+    if let ConnectionProtocol::Saml {
+        sp_certificate: Some(certificate),
+        sp_private_key: Some(private_key),
+        ..
+    } = &c.protocol
+    {
+        let certificate = TrustedCertificate::from_pem(certificate)
+            .map_err(|e| invalid(format!("connection {}: sp_certificate: {e}", c.id)))?;
+        let private_key = key.encrypt(
+            &SecretString::new(private_key.clone()),
+            &connection.secret_context("saml.sp_private_key"),
+        );
+        if let Protocol::Saml(s) = &mut connection.protocol {
+            s.sp_key = Some(SpKeyPair {
+                certificate,
+                private_key,
+            });
         }
     }
     Ok(connection)
