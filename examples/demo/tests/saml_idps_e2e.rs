@@ -431,7 +431,12 @@ async fn simplesamlphp_idp_initiated_login_refused_when_not_allowed() {
     let done = simplesamlphp_idp_initiated(&client, &idp, &sp_entity).await;
     assert_eq!(done.status(), StatusCode::FORBIDDEN);
     let page = done.text().await.unwrap();
-    assert!(page.contains("<code>login.unknown_state</code>"), "{page}");
+    // No login was started in this browser: the RelayState is no state of ours, and the
+    // connection does not take it as an IdP's.
+    assert!(
+        page.contains("<code>login.browser_binding</code>"),
+        "{page}"
+    );
     let profile = client.get(demo.url("/profile")).send().await.unwrap();
     assert_eq!(profile.status(), StatusCode::SEE_OTHER);
     demo.stop().await;
