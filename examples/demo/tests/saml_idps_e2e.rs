@@ -441,3 +441,215 @@ async fn simplesamlphp_idp_initiated_login_refused_when_not_allowed() {
     assert_eq!(profile.status(), StatusCode::SEE_OTHER);
     demo.stop().await;
 }
+
+const PYSAML2_IDP: &str = "https://idp.pysaml2.test/saml";
+const PYSAML2_SSO: &str = "https://idp.pysaml2.test/sso";
+const PYSAML2_MAPPING: &str = r#"attributes = { email = "urn:oid:0.9.2342.19200300.100.1.3", given_name = "urn:oid:2.5.4.42", family_name = "urn:oid:2.5.4.4", groups = "urn:oid:1.3.6.1.4.1.5923.1.1.1.1", display_name = "urn:oid:2.16.840.1.113730.3.1.241" }"#;
+
+/// pysaml2's IdP: a fresh key pair in a temporary directory.
+struct Pysaml2Idp {
+    dir: tempfile::TempDir,
+}
+
+impl Pysaml2Idp {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = simplesamlphp::key_pair("pysaml2 idp");
+        std::fs::write(dir.path().join("idp.crt"), cert).unwrap();
+        std::fs::write(dir.path().join("idp.key"), key).unwrap();
+        Self { dir }
+    }
+
+    /// The script's configuration; `sp_metadata` is the SP's metadata XML as served.
+    fn config(&self, sp_metadata: &str, acs: &str, sp: &str) -> Value {
+        json!({
+            "key": self.dir.path().join("idp.key"), "cert": self.dir.path().join("idp.crt"),
+            "idp": PYSAML2_IDP, "sso_url": PYSAML2_SSO, "sp": sp, "acs": acs,
+            "sp_cert": null, "redirect_url": null, "sp_metadata": sp_metadata,
+            "name_id": "bjensen@acme.test", "identity": pysaml2::identity("bjensen@acme.test"),
+            "place": "assertion",
+        })
+    }
+
+    /// The IdP's metadata XML as pysaml2 writes it.
+    fn metadata(&self) -> String {
+        let root = pysaml2::workspace_root();
+        let python = std::env::var_os("GATEHOUSE_VENV")
+            .map_or_else(|| root.join(".venv"), std::path::PathBuf::from)
+            .join("bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing; run scripts/setup",
+            python.display()
+        );
+        let mut config = self.config("", "https://sp.invalid/acs", "https://sp.invalid/sp");
+        config["sp_metadata"] = Value::Null;
+        config["metadata_only"] = json!(true);
+        let path = self.dir.path().join("metadata-config.json");
+        std::fs::write(&path, config.to_string()).unwrap();
+        let out = std::process::Command::new(python)
+            .arg(root.join("crates/tenant-config/tests/python/pysaml2_sso.py"))
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["metadata"].as_str().unwrap().to_owned()
+    }
+}
+
+async fn post_acs(
+    client: &reqwest::Client,
+    demo: &Demo,
+    xml: &str,
+    relay: &str,
+) -> reqwest::Response {
+    client
+        .post(demo.url("/sso/saml/py/acs"))
+        .form(&[
+            (
+                "SAMLResponse",
+                base64::engine::general_purpose::STANDARD.encode(xml),
+            ),
+            ("RelayState", relay.to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// pysaml2 and the demo, each configured from the other's metadata; with `encrypted` the
+/// demo's connection has an SP key pair and requires encrypted assertions.
+async fn pysaml2_pair(
+    binding: &str,
+    encrypted: bool,
+    allow_idp_initiated: bool,
+) -> (Pysaml2Idp, Demo, String) {
+    let idp = Pysaml2Idp::new();
+    let idp_metadata = idp.metadata();
+    let sp_keys = if encrypted {
+        let (cert, key) = simplesamlphp::key_pair("gatehouse demo sp");
+        format!(
+            "sp_certificate = '''{cert}'''\nsp_private_key = '''{key}'''\nrequire_encrypted_assertions = true\n"
+        )
+    } else {
+        String::new()
+    };
+    let demo = Demo::start(binding, |_| {
+        format!(
+            "id = \"py\"\nname = \"Acme pysaml2\"\nprotocol = \"saml\"\nidp_metadata = '''{idp_metadata}'''\nallow_idp_initiated = {allow_idp_initiated}\n{sp_keys}{PYSAML2_MAPPING}\n"
+        )
+    })
+    .await;
+    let sp_metadata = reqwest::get(demo.url("/sso/saml/py/metadata"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(sp_metadata.contains("use=\"encryption\""), encrypted);
+    (idp, demo, sp_metadata)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pysaml2_post_binding_encrypted_assertion_from_exchanged_metadata() {
+    let (idp, demo, sp_metadata) = pysaml2_pair("post", true, false).await;
+    let client = browser();
+    let start = client
+        .get(demo.url("/sso/saml/py/login?return_to=%2Fprofile"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::OK);
+    let form = Form::parse(&start.text().await.unwrap()).unwrap();
+    // The POST endpoint of pysaml2's metadata.
+    assert_eq!(form.action, PYSAML2_SSO);
+    let relay = form.field("RelayState").unwrap().to_owned();
+    let mut config = idp.config(
+        &sp_metadata,
+        &demo.url("/sso/saml/py/acs"),
+        &demo.url("/sso/saml/py/metadata"),
+    );
+    config["post_request"] = json!({
+        "SAMLRequest": form.field("SAMLRequest").unwrap(),
+        "RelayState": relay,
+    });
+    config["encrypt"] = json!(true);
+    let answer = pysaml2::pysaml2(&config);
+    assert!(answer.request_id.is_some());
+    let xml = &answer.response_xml;
+    assert!(xml.contains("EncryptedAssertion"), "{xml}");
+    assert!(!xml.contains(":Assertion "), "{xml}");
+    let done = post_acs(&client, &demo, xml, &relay).await;
+    assert_eq!(
+        done.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        done.text().await.unwrap()
+    );
+    assert_eq!(done.headers()["location"], "/profile");
+    assert_profile(&client, &demo, "py", PYSAML2_IDP).await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pysaml2_unencrypted_assertion_refused_when_encryption_is_required() {
+    let (idp, demo, sp_metadata) = pysaml2_pair("redirect", true, false).await;
+    let client = browser();
+    let start = client
+        .get(demo.url("/sso/saml/py/login?return_to=%2Fprofile"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    let location = start.headers()["location"].to_str().unwrap().to_owned();
+    let relay = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "RelayState")
+        .unwrap()
+        .1
+        .into_owned();
+    let mut config = idp.config(
+        &sp_metadata,
+        &demo.url("/sso/saml/py/acs"),
+        &demo.url("/sso/saml/py/metadata"),
+    );
+    config["redirect_url"] = json!(location);
+    let answer = pysaml2::pysaml2(&config);
+    assert!(!answer.response_xml.contains("EncryptedAssertion"));
+    let done = post_acs(&client, &demo, &answer.response_xml, &relay).await;
+    assert_eq!(done.status(), StatusCode::FORBIDDEN);
+    let page = done.text().await.unwrap();
+    assert!(page.contains("<code>saml.encryption.required</code>"), "{page}");
+    let profile = client.get(demo.url("/profile")).send().await.unwrap();
+    assert_eq!(profile.status(), StatusCode::SEE_OTHER);
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pysaml2_idp_initiated_login_accepted_when_allowed() {
+    let (idp, demo, sp_metadata) = pysaml2_pair("redirect", false, true).await;
+    let client = browser();
+    let answer = pysaml2::pysaml2(&idp.config(
+        &sp_metadata,
+        &demo.url("/sso/saml/py/acs"),
+        &demo.url("/sso/saml/py/metadata"),
+    ));
+    assert!(answer.request_id.is_none());
+    assert!(!answer.response_xml.contains("InResponseTo"));
+    let done = post_acs(&client, &demo, &answer.response_xml, "/profile").await;
+    assert_eq!(
+        done.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        done.text().await.unwrap()
+    );
+    assert_eq!(done.headers()["location"], "/profile");
+    assert_profile(&client, &demo, "py", PYSAML2_IDP).await;
+    demo.stop().await;
+}
