@@ -719,4 +719,105 @@ mod tests {
             Err(ConfigError::ConnectionField { .. })
         ));
     }
+
+    const NOT_A_CERTIFICATE: &str = "MIIBszCCAVmgAwIBAgIUJx8m";
+
+    fn with_metadata(binding: &str, metadata: &str, extra: &str) -> String {
+        format!(
+            "saml_binding = \"{binding}\"\n[[organizations]]\nid = \"a\"\nname = \"A\"\nscim = {{ token = \"x\" }}\n[[organizations.connections]]\nid = \"c\"\nname = \"C\"\nprotocol = \"saml\"\nidp_metadata = '''{metadata}'''\n{extra}"
+        )
+    }
+
+    fn idp_metadata(cert_b64: &str) -> String {
+        format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example/saml">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example/sso/redirect"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>"#
+        )
+    }
+
+    fn shipped_certificate_b64() -> String {
+        let pem = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("acme-idp-cert.pem"),
+        )
+        .unwrap_or_default();
+        pem.lines().filter(|l| !l.starts_with("-----")).collect()
+    }
+
+    #[test]
+    fn idp_metadata_gives_entity_id_sso_url_of_the_binding_and_certificate() {
+        let metadata = idp_metadata(&shipped_certificate_b64());
+        let config = match DemoConfig::from_toml(&with_metadata("redirect", &metadata, "")) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(config.saml_binding, SamlBinding::Redirect);
+        let ConnectionProtocol::Saml {
+            idp_entity_id,
+            sso_url,
+            idp_certificate,
+            ..
+        } = &config.organizations[0].connections[0].protocol
+        else {
+            panic!("not SAML");
+        };
+        assert_eq!(idp_entity_id, "https://idp.example/saml");
+        assert_eq!(sso_url, "https://idp.example/sso/redirect");
+        let pem = idp_certificate.as_deref().unwrap_or_default();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert_eq!(body, shipped_certificate_b64());
+
+        // No SSO endpoint of the POST binding.
+        assert!(matches!(
+            DemoConfig::from_toml(&with_metadata("post", &metadata, "")),
+            Err(ConfigError::IdpMetadata { reason, .. }) if reason.contains("HTTP-POST")
+        ));
+        // Not a certificate.
+        assert!(matches!(
+            DemoConfig::from_toml(&with_metadata(
+                "redirect",
+                &idp_metadata(NOT_A_CERTIFICATE),
+                ""
+            )),
+            Err(ConfigError::IdpMetadata { .. })
+        ));
+        // Metadata and a field it replaces.
+        assert!(matches!(
+            DemoConfig::from_toml(&with_metadata(
+                "redirect",
+                &metadata,
+                "sso_url = \"https://x\"\n"
+            )),
+            Err(ConfigError::ConnectionField { .. })
+        ));
+        // An unknown binding.
+        assert!(matches!(
+            DemoConfig::from_toml(&with_metadata("artifact", &metadata, "")),
+            Err(ConfigError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn sp_key_pair_comes_whole_and_encryption_requires_it() {
+        let metadata = idp_metadata(&shipped_certificate_b64());
+        for extra in [
+            "sp_certificate = \"x\"\n",
+            "sp_private_key = \"x\"\n",
+            "require_encrypted_assertions = true\n",
+        ] {
+            assert!(
+                matches!(
+                    DemoConfig::from_toml(&with_metadata("redirect", &metadata, extra)),
+                    Err(ConfigError::ConnectionField { .. })
+                ),
+                "{extra}"
+            );
+        }
+        let whole =
+            "sp_certificate = \"c\"\nsp_private_key = \"k\"\nrequire_encrypted_assertions = true\n";
+        assert!(DemoConfig::from_toml(&with_metadata("redirect", &metadata, whole)).is_ok());
+    }
 }

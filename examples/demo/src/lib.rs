@@ -22,6 +22,9 @@
 //!   are saved without the URL checks of `Tenants::save_connection` (which refuse the
 //!   plain-HTTP loopback identity providers of a local demo).
 //! - No single logout.
+//! - `idp_metadata` is read once at start-up, inline only (no file or URL, no refresh), its
+//!   signature is not checked, and only its first signing certificate is trusted. The SP key
+//!   pair (`sp_private_key`) is read inline from the configuration file.
 //! - The encryption key of stored secrets (OIDC client secrets) is random per process; the
 //!   connections are saved again from the configuration at every start.
 //! - A SCIM token from the configuration seeds a directory that has no token yet; after a

@@ -625,7 +625,10 @@ async fn pysaml2_unencrypted_assertion_refused_when_encryption_is_required() {
     let done = post_acs(&client, &demo, &answer.response_xml, &relay).await;
     assert_eq!(done.status(), StatusCode::FORBIDDEN);
     let page = done.text().await.unwrap();
-    assert!(page.contains("<code>saml.encryption.required</code>"), "{page}");
+    assert!(
+        page.contains("<code>saml.encryption.required</code>"),
+        "{page}"
+    );
     let profile = client.get(demo.url("/profile")).send().await.unwrap();
     assert_eq!(profile.status(), StatusCode::SEE_OTHER);
     demo.stop().await;

@@ -182,9 +182,7 @@ $config = [
             php_value(attributes),
         );
         std::fs::write(root.join("config/authsources.php"), authsources).unwrap();
-        let hosted = format!(
-            "<?php\n$metadata['__DYNAMIC:1__'] = [\n    'host' => '__DEFAULT__',\n    'privatekey' => 'idp.key',\n    'certificate' => 'idp.crt',\n    'auth' => 'example-userpass',\n    'SingleSignOnServiceBinding' => ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST'],\n    'signature.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',\n];\n"
-        );
+        let hosted = "<?php\n$metadata['__DYNAMIC:1__'] = [\n    'host' => '__DEFAULT__',\n    'privatekey' => 'idp.key',\n    'certificate' => 'idp.crt',\n    'auth' => 'example-userpass',\n    'SingleSignOnServiceBinding' => ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST'],\n    'signature.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',\n];\n";
         std::fs::write(root.join("metadata/saml20-idp-hosted.php"), hosted).unwrap();
         std::fs::write(root.join("metadata/saml20-sp-remote.php"), "<?php\n").unwrap();
 
