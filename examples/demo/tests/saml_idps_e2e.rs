@@ -656,3 +656,35 @@ async fn pysaml2_idp_initiated_login_accepted_when_allowed() {
     assert_profile(&client, &demo, "py", PYSAML2_IDP).await;
     demo.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simplesamlphp_response_altered_after_signing_is_refused() {
+    let (idp, demo, _) = simplesamlphp_pair("redirect", false, false).await;
+    let client = browser();
+    let start = client
+        .get(demo.url("/sso/saml/ssp/login?return_to=%2Fprofile"))
+        .send()
+        .await
+        .unwrap();
+    let location = start.headers()["location"].to_str().unwrap().to_owned();
+    let at_idp = client.get(location).send().await.unwrap();
+    let mut answer = sign_in_at_simplesamlphp(&client, &idp, at_idp).await;
+    // Another user's address in the signed assertion.
+    let xml = response_xml(&answer).replace("bjensen@acme.test", "mallory@acme.test");
+    assert!(xml.contains("mallory@acme.test"));
+    for (name, value) in &mut answer.fields {
+        if name == "SAMLResponse" {
+            *value = base64::engine::general_purpose::STANDARD.encode(&xml);
+        }
+    }
+    let done = post_form(&client, &answer).await;
+    assert_eq!(done.status(), StatusCode::FORBIDDEN);
+    let page = done.text().await.unwrap();
+    assert!(
+        page.contains("<code>saml.signature.digest</code>"),
+        "{page}"
+    );
+    let profile = client.get(demo.url("/profile")).send().await.unwrap();
+    assert_eq!(profile.status(), StatusCode::SEE_OTHER);
+    demo.stop().await;
+}
