@@ -1,9 +1,11 @@
 //! SAML end to end through the demo's own routes with two real IdPs started on loopback by
 //! the test: SimpleSAMLphp (PHP's built-in server, its login form filled in by a
 //! cookie-keeping HTTP client) and pysaml2. Metadata goes both ways: the IdP learns the SP
-//! from `GET /sso/saml/{connection}/metadata` and the demo's connection is configured from
-//! the IdP's metadata XML (SimpleSAMLphp). Both bindings of the AuthnRequest, signed and
-//! encrypted assertions, and IdP-initiated logins allowed and refused.
+//! from `GET /sso/saml/{connection}/metadata` (SimpleSAMLphp through its own metadata
+//! parser, pysaml2 by loading the XML) and the demo's connection is configured from the
+//! IdP's metadata XML (`idp_metadata`). Both bindings of the AuthnRequest, signed and
+//! encrypted assertions, a Response altered after signing, and IdP-initiated logins allowed
+//! and refused. A missing peer (PHP, SimpleSAMLphp, the venv) fails the test.
 
 #[path = "../../../crates/sso-axum/tests/common/pysaml2.rs"]
 mod pysaml2;
