@@ -20,6 +20,28 @@ pub struct DemoConfig {
     pub public_url: Option<String>,
     /// The organizations served, each with its own SCIM directory.
     pub organizations: Vec<Organization>,
+    /// The binding AuthnRequests travel on (`saml_binding = "redirect"`, the default, or
+    /// `"post"`); with metadata, the IdP's SSO endpoint of this binding is used.
+    pub saml_binding: SamlBinding,
+}
+
+/// The binding of SAML AuthnRequests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SamlBinding {
+    /// HTTP-Redirect.
+    #[default]
+    Redirect,
+    /// HTTP-POST (an auto-submitting form).
+    Post,
+}
+
+impl SamlBinding {
+    fn uri(self) -> &'static str {
+        match self {
+            Self::Redirect => saml_sp::metadata::BINDING_REDIRECT,
+            Self::Post => saml_sp::metadata::BINDING_POST,
+        }
+    }
 }
 
 /// One customer organization.
@@ -72,7 +94,8 @@ fn default_scopes() -> Vec<String> {
 /// The protocol of a connection, by `protocol = "saml"` or `"oidc"`.
 #[derive(Clone)]
 pub enum ConnectionProtocol {
-    /// SAML 2.0: the IdP's entity id, SSO URL and signing certificate.
+    /// SAML 2.0: the IdP's entity id, SSO URL and signing certificate, written out or read
+    /// from the IdP's metadata (`idp_metadata`, an EntityDescriptor).
     Saml {
         /// The IdP entity id.
         idp_entity_id: String,
@@ -84,6 +107,12 @@ pub enum ConnectionProtocol {
         idp_certificate_file: Option<PathBuf>,
         /// Accept IdP-initiated Responses (off by default).
         allow_idp_initiated: bool,
+        /// The SP certificate (PEM), published in the SP metadata for encryption.
+        sp_certificate: Option<String>,
+        /// The SP private key (PEM) of `sp_certificate`, which decrypts assertions.
+        sp_private_key: Option<String>,
+        /// Refuse assertions that are not encrypted to the SP key (off by default).
+        require_encrypted_assertions: bool,
         /// Attribute names: `email`, `given_name`, `family_name`, `groups`, `display_name`.
         attributes: std::collections::BTreeMap<String, String>,
     },
@@ -169,6 +198,16 @@ pub enum ConfigError {
         /// The field (or rule) at fault.
         field: &'static str,
     },
+    /// A connection's `idp_metadata` is not usable IdP metadata.
+    #[error("organization \"{organization}\", connection \"{connection}\": idp_metadata: {reason}")]
+    IdpMetadata {
+        /// The organization's id.
+        organization: String,
+        /// The connection's id.
+        connection: String,
+        /// Why the metadata was refused.
+        reason: String,
+    },
     /// No organization is configured.
     #[error("the configuration has no organizations")]
     NoOrganizations,
@@ -222,6 +261,15 @@ impl DemoConfig {
         if raw.organizations.is_empty() {
             return Err(ConfigError::NoOrganizations);
         }
+        let saml_binding = match raw.saml_binding.as_deref() {
+            None | Some("redirect") => SamlBinding::Redirect,
+            Some("post") => SamlBinding::Post,
+            Some(_) => {
+                return Err(ConfigError::Syntax(serde::de::Error::custom(
+                    "saml_binding: redirect or post",
+                )));
+            }
+        };
 
         let mut organizations = Vec::with_capacity(raw.organizations.len());
         for org in raw.organizations {
@@ -262,7 +310,7 @@ impl DemoConfig {
                 connections: org
                     .connections
                     .into_iter()
-                    .map(|c| c.convert(&org_id_for_connections))
+                    .map(|c| c.convert(&org_id_for_connections, saml_binding))
                     .collect::<Result<_, _>>()?,
             });
         }
@@ -272,6 +320,7 @@ impl DemoConfig {
             public_base_url: raw.public_base_url,
             public_url: raw.public_url,
             organizations,
+            saml_binding,
         })
     }
 }
@@ -318,6 +367,7 @@ fn same_hash(a: &TokenHash, b: &TokenHash) -> bool {
 struct RawConfig {
     public_base_url: Option<String>,
     public_url: Option<String>,
+    saml_binding: Option<String>,
     #[serde(default)]
     organizations: Vec<RawOrganization>,
 }
@@ -349,8 +399,13 @@ struct RawConnection {
     sso_url: Option<String>,
     idp_certificate: Option<String>,
     idp_certificate_file: Option<PathBuf>,
+    idp_metadata: Option<String>,
     #[serde(default)]
     allow_idp_initiated: bool,
+    sp_certificate: Option<String>,
+    sp_private_key: Option<String>,
+    #[serde(default)]
+    require_encrypted_assertions: bool,
     #[serde(default)]
     attributes: std::collections::BTreeMap<String, String>,
     issuer: Option<String>,
@@ -360,7 +415,11 @@ struct RawConnection {
 }
 
 impl RawConnection {
-    fn convert(self, organization: &str) -> Result<ConnectionConfig, ConfigError> {
+    fn convert(
+        mut self,
+        organization: &str,
+        binding: SamlBinding,
+    ) -> Result<ConnectionConfig, ConfigError> {
         let wrong = |field: &'static str| ConfigError::ConnectionField {
             organization: organization.to_owned(),
             connection: self.id.clone(),
@@ -370,7 +429,11 @@ impl RawConnection {
             || self.sso_url.is_some()
             || self.idp_certificate.is_some()
             || self.idp_certificate_file.is_some()
+            || self.idp_metadata.is_some()
             || self.allow_idp_initiated
+            || self.sp_certificate.is_some()
+            || self.sp_private_key.is_some()
+            || self.require_encrypted_assertions
             || !self.attributes.is_empty();
         let oidc_fields = self.issuer.is_some()
             || self.client_id.is_some()
@@ -390,9 +453,41 @@ impl RawConnection {
                         "attributes: a key other than email, given_name, family_name, groups, display_name",
                     ));
                 }
+                if let Some(xml) = self.idp_metadata.take() {
+                    if self.idp_entity_id.is_some()
+                        || self.sso_url.is_some()
+                        || self.idp_certificate.is_some()
+                        || self.idp_certificate_file.is_some()
+                    {
+                        return Err(wrong(
+                            "idp_metadata replaces idp_entity_id, sso_url and idp_certificate",
+                        ));
+                    }
+                    let (entity_id, sso_url, pem) =
+                        from_metadata(&xml, binding).map_err(|reason| {
+                            ConfigError::IdpMetadata {
+                                organization: organization.to_owned(),
+                                connection: self.id.clone(),
+                                reason,
+                            }
+                        })?;
+                    self.idp_entity_id = Some(entity_id);
+                    self.sso_url = Some(sso_url);
+                    self.idp_certificate = Some(pem);
+                }
                 if self.idp_certificate.is_some() == self.idp_certificate_file.is_some() {
                     return Err(wrong(
                         "exactly one of idp_certificate and idp_certificate_file",
+                    ));
+                }
+                if self.sp_certificate.is_some() != self.sp_private_key.is_some() {
+                    return Err(wrong(
+                        "both or neither of sp_certificate and sp_private_key",
+                    ));
+                }
+                if self.require_encrypted_assertions && self.sp_private_key.is_none() {
+                    return Err(wrong(
+                        "require_encrypted_assertions needs sp_certificate and sp_private_key",
                     ));
                 }
                 ConnectionProtocol::Saml {
@@ -404,6 +499,9 @@ impl RawConnection {
                     idp_certificate: self.idp_certificate.clone(),
                     idp_certificate_file: self.idp_certificate_file.clone(),
                     allow_idp_initiated: self.allow_idp_initiated,
+                    sp_certificate: self.sp_certificate.clone(),
+                    sp_private_key: self.sp_private_key.clone(),
+                    require_encrypted_assertions: self.require_encrypted_assertions,
                     attributes: self.attributes.clone(),
                 }
             }
@@ -427,6 +525,25 @@ impl RawConnection {
             protocol,
         })
     }
+}
+
+/// The entity id, the SSO URL of `binding` and the first signing certificate (PEM) of an
+/// IdP's metadata.
+fn from_metadata(xml: &str, binding: SamlBinding) -> Result<(String, String, String), String> {
+    let metadata = saml_sp::metadata::IdpMetadata::parse(xml.as_bytes(), None, None)
+        .map_err(|e| e.to_string())?;
+    let sso = metadata
+        .single_sign_on_services
+        .iter()
+        .find(|e| e.binding == binding.uri())
+        .ok_or_else(|| format!("no SingleSignOnService with the binding {}", binding.uri()))?;
+    let certificate = metadata
+        .signing_certificates
+        .first()
+        .ok_or("no signing certificate")?;
+    let pem = certificate.to_pem().map_err(|e| e.to_string())?;
+    let pem = String::from_utf8(pem).map_err(|e| e.to_string())?;
+    Ok((metadata.entity_id, sso.location.clone(), pem))
 }
 
 /// The keys of a SAML connection's `attributes` table.
@@ -601,5 +718,106 @@ mod tests {
             DemoConfig::from_toml(&no_certificate),
             Err(ConfigError::ConnectionField { .. })
         ));
+    }
+
+    const NOT_A_CERTIFICATE: &str = "MIIBszCCAVmgAwIBAgIUJx8m";
+
+    fn with_metadata(binding: &str, metadata: &str, extra: &str) -> String {
+        format!(
+            "saml_binding = \"{binding}\"\n[[organizations]]\nid = \"a\"\nname = \"A\"\nscim = {{ token = \"x\" }}\n[[organizations.connections]]\nid = \"c\"\nname = \"C\"\nprotocol = \"saml\"\nidp_metadata = '''{metadata}'''\n{extra}"
+        )
+    }
+
+    fn idp_metadata(cert_b64: &str) -> String {
+        format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example/saml">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example/sso/redirect"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>"#
+        )
+    }
+
+    fn shipped_certificate_b64() -> String {
+        let pem = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("acme-idp-cert.pem"),
+        )
+        .unwrap_or_default();
+        pem.lines().filter(|l| !l.starts_with("-----")).collect()
+    }
+
+    #[test]
+    fn idp_metadata_gives_entity_id_sso_url_of_the_binding_and_certificate() {
+        let metadata = idp_metadata(&shipped_certificate_b64());
+        let config = match DemoConfig::from_toml(&with_metadata("redirect", &metadata, "")) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(config.saml_binding, SamlBinding::Redirect);
+        let ConnectionProtocol::Saml {
+            idp_entity_id,
+            sso_url,
+            idp_certificate,
+            ..
+        } = &config.organizations[0].connections[0].protocol
+        else {
+            panic!("not SAML");
+        };
+        assert_eq!(idp_entity_id, "https://idp.example/saml");
+        assert_eq!(sso_url, "https://idp.example/sso/redirect");
+        let pem = idp_certificate.as_deref().unwrap_or_default();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert_eq!(body, shipped_certificate_b64());
+
+        // No SSO endpoint of the POST binding.
+        assert!(matches!(
+            DemoConfig::from_toml(&with_metadata("post", &metadata, "")),
+            Err(ConfigError::IdpMetadata { reason, .. }) if reason.contains("HTTP-POST")
+        ));
+        // Not a certificate.
+        assert!(matches!(
+            DemoConfig::from_toml(&with_metadata(
+                "redirect",
+                &idp_metadata(NOT_A_CERTIFICATE),
+                ""
+            )),
+            Err(ConfigError::IdpMetadata { .. })
+        ));
+        // Metadata and a field it replaces.
+        assert!(matches!(
+            DemoConfig::from_toml(&with_metadata(
+                "redirect",
+                &metadata,
+                "sso_url = \"https://x\"\n"
+            )),
+            Err(ConfigError::ConnectionField { .. })
+        ));
+        // An unknown binding.
+        assert!(matches!(
+            DemoConfig::from_toml(&with_metadata("artifact", &metadata, "")),
+            Err(ConfigError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn sp_key_pair_comes_whole_and_encryption_requires_it() {
+        let metadata = idp_metadata(&shipped_certificate_b64());
+        for extra in [
+            "sp_certificate = \"x\"\n",
+            "sp_private_key = \"x\"\n",
+            "require_encrypted_assertions = true\n",
+        ] {
+            assert!(
+                matches!(
+                    DemoConfig::from_toml(&with_metadata("redirect", &metadata, extra)),
+                    Err(ConfigError::ConnectionField { .. })
+                ),
+                "{extra}"
+            );
+        }
+        let whole =
+            "sp_certificate = \"c\"\nsp_private_key = \"k\"\nrequire_encrypted_assertions = true\n";
+        assert!(DemoConfig::from_toml(&with_metadata("redirect", &metadata, whole)).is_ok());
     }
 }

@@ -22,6 +22,9 @@
 //!   are saved without the URL checks of `Tenants::save_connection` (which refuse the
 //!   plain-HTTP loopback identity providers of a local demo).
 //! - No single logout.
+//! - `idp_metadata` is read once at start-up, inline only (no file or URL, no refresh), its
+//!   signature is not checked, and only its first signing certificate is trusted. The SP key
+//!   pair (`sp_private_key`) is read inline from the configuration file.
 //! - The encryption key of stored secrets (OIDC client secrets) is random per process; the
 //!   connections are saved again from the configuration at every start.
 //! - A SCIM token from the configuration seeds a directory that has no token yet; after a
@@ -47,9 +50,9 @@ use sso_axum::{
 use store_sql::SqlStore;
 use tenant_config::{
     AttributeMapping, ClaimMapping, Connection, ConnectionId, DirectoryId, Domain, DomainName,
-    EncryptionKey, LoginFinished, LoginService, OidcConnection, OrganizationId, Protocol,
-    ProviderProfile, RedirectPolicy, SamlConnection, ScimDirectory, SecretString, StoredToken,
-    TenantStore, Tenants, TokenId, TrustedCertificate, Verification,
+    EncryptionKey, LoginFinished, LoginService, LoginSettings, OidcConnection, OrganizationId,
+    Protocol, ProviderProfile, RedirectPolicy, SamlConnection, ScimDirectory, SecretString,
+    SpKeyPair, StoredToken, TenantStore, Tenants, TokenId, TrustedCertificate, Verification,
 };
 use tokio::net::TcpListener;
 use uuid::Uuid;
@@ -58,6 +61,7 @@ mod config;
 
 pub use config::{
     ConfigError, ConnectionConfig, ConnectionProtocol, DemoConfig, DirectoryConfig, Organization,
+    SamlBinding,
 };
 
 /// The default database of `cargo run -p gatehouse-demo`: an SQLite file in the current
@@ -113,7 +117,15 @@ pub async fn app(
         RedirectPolicy::relative_only(),
         key,
     )
-    .with_oidc_http(Arc::new(http));
+    .with_oidc_http(Arc::new(http))
+    .with_settings({
+        let mut settings = LoginSettings::default();
+        settings.saml_binding = match config.saml_binding {
+            SamlBinding::Redirect => tenant_config::SamlBinding::Redirect,
+            SamlBinding::Post => tenant_config::SamlBinding::Post,
+        };
+        settings
+    });
 
     let secure_cookies = !base.starts_with("http://");
     let sessions: Arc<Mutex<HashMap<String, LoginFinished>>> = Arc::default();
@@ -263,6 +275,7 @@ fn connection(
             sso_url,
             idp_certificate,
             allow_idp_initiated,
+            require_encrypted_assertions,
             attributes,
             ..
         } => {
@@ -291,8 +304,9 @@ fn connection(
                 attribute_mapping: mapping,
                 allow_idp_initiated: *allow_idp_initiated,
                 sign_authn_requests: false,
-                require_encrypted_assertions: false,
+                require_encrypted_assertions: *require_encrypted_assertions,
                 allow_sha1_insecure: false,
+                // Set below, once the connection's secret context exists.
                 sp_key: None,
             })
         }
@@ -330,6 +344,25 @@ fn connection(
         );
         if let Protocol::Oidc(o) = &mut connection.protocol {
             o.client_secret = Some(encrypted);
+        }
+    }
+    if let ConnectionProtocol::Saml {
+        sp_certificate: Some(certificate),
+        sp_private_key: Some(private_key),
+        ..
+    } = &c.protocol
+    {
+        let certificate = TrustedCertificate::from_pem(certificate)
+            .map_err(|e| invalid(format!("connection {}: sp_certificate: {e}", c.id)))?;
+        let private_key = key.encrypt(
+            &SecretString::new(private_key.clone()),
+            &connection.secret_context("saml.sp_private_key"),
+        );
+        if let Protocol::Saml(s) = &mut connection.protocol {
+            s.sp_key = Some(SpKeyPair {
+                certificate,
+                private_key,
+            });
         }
     }
     Ok(connection)

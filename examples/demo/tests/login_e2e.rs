@@ -367,10 +367,15 @@ async fn oidc_login_against_oidc_provider_shows_the_profile_page() {
         "{page}"
     );
 
-    // The callback again (another tab, a replay): its state is used.
+    // The callback again (another tab, a replay): the finished login cleared the binding
+    // cookie, and states are looked up under the binding, so the replay is refused there.
     let again = client.get(&callback).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::FORBIDDEN);
-    assert!(again.text().await.unwrap().contains("login.unknown_state"));
+    let again_page = again.text().await.unwrap();
+    assert!(
+        again_page.contains("<code>login.browser_binding</code>"),
+        "{again_page}"
+    );
 
     // A second login whose callback parameters arrive as a form POST (the form_post shape)
     // at the same route.

@@ -7,6 +7,12 @@ CONFIG.json: {"key": KEY.pem, "cert": CERT.pem, "idp": entity id, "sso_url": SSO
 request must carry a valid query signature), "redirect_url": the SP's redirect URL (null for an IdP-initiated Response),
 "name_id": NameID (email format), "identity": {attribute: [values]}, "place": "assertion",
 "response" or "both", optional "sp_enc_cert": CERT.pem to encrypt the assertion to}.
+Optional further keys: "sp_metadata": the SP's metadata XML, loaded instead of the
+description built from "sp", "acs" and the certificates; "encrypt": true to encrypt the
+assertion to the encryption certificate of that metadata; "post_request": {"SAMLRequest",
+"RelayState"} of an HTTP-POST AuthnRequest, read instead of "redirect_url"; "metadata_only":
+true to print {"metadata": the IdP's metadata XML} (SSO endpoints of both bindings at
+"sso_url") and stop.
 Prints a JSON object: {"request_id", "response"} with the Response's XML.
 """
 
@@ -17,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
+from saml2.metadata import entity_descriptor
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.server import Server
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
@@ -53,6 +60,7 @@ def main() -> None:
     encrypt = {}
     if c.get("sp_enc_cert"):
         keys += key_descriptor("encryption", c["sp_enc_cert"])
+    if c.get("sp_enc_cert") or c.get("encrypt"):
         encrypt["encrypt_assertion"] = True
         # AES-256-CBC instead of pysaml2's 3DES default, as the saml-sp tests do.
         sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../../saml-sp/tests/python"))
@@ -65,7 +73,12 @@ def main() -> None:
             "entityid": c["idp"],
             "service": {
                 "idp": {
-                    "endpoints": {"single_sign_on_service": [(c["sso_url"], BINDING_HTTP_REDIRECT)]},
+                    "endpoints": {
+                        "single_sign_on_service": [
+                            (c["sso_url"], BINDING_HTTP_REDIRECT),
+                            (c["sso_url"], BINDING_HTTP_POST),
+                        ]
+                    },
                     "name_id_format": [NAMEID_FORMAT_EMAILADDRESS],
                     "want_authn_requests_signed": bool(c["sp_cert"]),
                     "policy": {
@@ -80,7 +93,9 @@ def main() -> None:
             "key_file": c["key"],
             "cert_file": c["cert"],
             "metadata": {
-                "inline": [
+                "inline": [c["sp_metadata"]]
+                if c.get("sp_metadata")
+                else [
                     SP_METADATA.format(
                         sp=c["sp"],
                         acs=c["acs"],
@@ -94,8 +109,19 @@ def main() -> None:
             "xmlsec_binary": "/usr/bin/xmlsec1",
         }
     )
+    if c.get("metadata_only"):
+        json.dump({"metadata": str(entity_descriptor(config))}, sys.stdout)
+        return
     server = Server(config=config)
-    if c["redirect_url"] is None:
+    if c.get("post_request"):
+        post = c["post_request"]
+        message = server.parse_authn_request(
+            post["SAMLRequest"], BINDING_HTTP_POST, relay_state=post.get("RelayState")
+        ).message
+        request_id = message.id
+        destination = message.assertion_consumer_service_url
+        sp = message.issuer.text
+    elif c["redirect_url"] is None:
         # IdP-initiated: no request, no InResponseTo.
         request_id, destination, sp = None, c["acs"], c["sp"]
     else:
