@@ -199,6 +199,22 @@ fn cookie<'a>(result: &'a Value, name: &str) -> Option<&'a Value> {
         .find(|c| c["name"] == name)
 }
 
+/// The `kid`s of the provider's JWKS.
+async fn kids(issuer: &str) -> Vec<String> {
+    let jwks: Value = reqwest::get(format!("{issuer}/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 async fn scim_status(demo: &Demo, token: &str) -> StatusCode {
     reqwest::Client::new()
         .get(format!("{}/scim/v2/Users", demo.base))
@@ -341,5 +357,45 @@ async fn chromium_finishes_a_form_post_login_with_the_same_site_none_binding_coo
     assert!(cookie(&seen, "gatehouse_oidc_login").is_none(), "{seen}");
     let (width, _) = png_size(&std::fs::read(&screenshot).unwrap());
     assert_eq!(width, 1000);
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_signs_in_again_after_the_provider_rotates_its_signing_keys() {
+    let mut demo = Demo::start(false).await;
+    let issuer = demo.op.issuer.clone();
+    let before = kids(&issuer).await;
+    let first = browse(json!({
+        "base": demo.base,
+        "email": "alice@example.com",
+        "account": "alice",
+        "screenshot": artifacts_dir().join("profile-before-rotation.png"),
+        "admin_org": null,
+    }))
+    .await;
+    assert_eq!(first["profile"]["subject"], "alice");
+
+    // Same issuer and port, new signing keys; the demo still has the old JWKS cached.
+    let op = &mut demo.op;
+    tokio::task::block_in_place(|| op.restart_with_new_keys());
+    assert_eq!(demo.op.issuer, issuer);
+    let after = kids(&issuer).await;
+    assert!(!after.is_empty());
+    assert!(
+        after.iter().all(|k| !before.contains(k)),
+        "{before:?} {after:?}"
+    );
+
+    let second = browse(json!({
+        "base": demo.base,
+        "email": "bob@example.com",
+        "account": "bob",
+        "screenshot": artifacts_dir().join("profile-after-rotation.png"),
+        "admin_org": null,
+    }))
+    .await;
+    assert_eq!(second["profile_url"], format!("{}/profile", demo.base));
+    assert_eq!(second["profile"]["subject"], "bob");
+    assert_eq!(second["profile"]["issuer"], issuer);
     demo.stop().await;
 }
