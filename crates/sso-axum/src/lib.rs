@@ -34,7 +34,8 @@
 //! /saml/{connection}/metadata`, `GET /saml/{connection}/login`, `POST
 //! /saml/{connection}/acs`, `GET /oidc/{connection}/login`, `GET|POST
 //! /oidc/{connection}/callback`. The browser-binding cookie is set at login start
-//! (`HttpOnly`, `Secure`, `SameSite=None` for SAML, `Lax` for OIDC) and presented to the
+//! (`HttpOnly`, `Secure`, `SameSite=None` for SAML and for OIDC with
+//! `SsoRouterConfig::oidc_form_post`, `Lax` for OIDC's query response mode) and presented to the
 //! finish; a failed login is a short HTML page with the failed check's name and a
 //! correlation id, logged at `warn` (target `gatehouse::login`) with the same id.
 //!
@@ -79,10 +80,16 @@
 //!   serves it like the root.
 //! - No SAML Single Logout route: `LoginService` has no logout yet, so the SP metadata
 //!   names no SingleLogoutService.
-//! - The OIDC binding cookie is `SameSite=Lax`: enough for the query response mode (a
-//!   top-level GET). A `form_post` callback is a cross-site POST in which browsers do not
-//!   send a Lax cookie, so that login fails with `login.browser_binding`; the POST route
-//!   exists for providers on the same site.
+//! - The response mode is one for all OIDC connections of a router
+//!   (`SsoRouterConfig::oidc_form_post`), not chosen per connection. With the query mode
+//!   the OIDC binding cookie is `SameSite=Lax` (the callback is a top-level GET); a
+//!   `form_post` response sent anyway by a provider on another site reaches the POST route
+//!   without the cookie and fails with `login.browser_binding`.
+//! - With `oidc_form_post` on plain-HTTP loopback the binding cookie is still `Secure`
+//!   (`SameSite=None` requires it): Chromium accepts that on `http://127.0.0.1` and
+//!   `http://localhost` (tested in examples/demo's browser test); browsers that do not
+//!   treat loopback as a secure context drop the cookie and the login fails with
+//!   `login.browser_binding`.
 //! - Only one login per protocol can be in progress per browser: a second start replaces
 //!   the binding cookie of the first, which then fails with `login.browser_binding`.
 //! - The discovery redirect is relative (`saml/{id}/login`), so the router must be nested

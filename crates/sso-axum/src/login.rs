@@ -26,8 +26,9 @@ use crate::scim::CORRELATION_ID_HEADER;
 /// The cookie holding the browser binding of a SAML login (`SameSite=None`: the IdP posts
 /// the Response cross-site).
 pub const SAML_BINDING_COOKIE: &str = "gatehouse_saml_login";
-/// The cookie holding the browser binding of an OIDC login (`SameSite=Lax`: the callback is
-/// a top-level GET, or a cross-site POST with `form_post`, see the limitations).
+/// The cookie holding the browser binding of an OIDC login (`SameSite=Lax` for the query
+/// response mode, whose callback is a top-level GET; `SameSite=None; Secure` with
+/// [`SsoRouterConfig::oidc_form_post`], whose callback is a cross-site POST).
 pub const OIDC_BINDING_COOKIE: &str = "gatehouse_oidc_login";
 
 /// The largest ACS or callback body read (a SAML Response with certificates and an
@@ -80,6 +81,15 @@ pub struct SsoRouterConfig {
     /// `Max-Age` of the binding cookies in seconds (default 600, the default login state
     /// lifetime).
     pub binding_cookie_max_age: Option<u32>,
+    /// Ask the OIDC providers for `response_mode=form_post`: the provider's page posts the
+    /// authorization response to the callback instead of redirecting with it in the query
+    /// (off by default). That POST is cross-site, so the OIDC binding cookie is then
+    /// `SameSite=None; Secure` — also with
+    /// [`dangerous_insecure_cookies_for_http_loopback`](Self::dangerous_insecure_cookies_for_http_loopback),
+    /// since browsers drop `SameSite=None` without `Secure`; Chromium keeps and sends
+    /// `Secure` cookies of `http://127.0.0.1` and `http://localhost` (loopback counts as
+    /// a secure context), other browsers may not.
+    pub oidc_form_post: bool,
 }
 
 struct Shared {
@@ -397,6 +407,7 @@ async fn start(
     request.return_to = query.return_to;
     request.login_hint = query.login_hint;
     request.force_authn = query.force_authn;
+    request.oidc_form_post = cookie == OIDC_BINDING_COOKIE && shared.config.oidc_form_post;
     let started = shared
         .login
         .start(connection, &request)
@@ -514,9 +525,12 @@ async fn finish(shared: &Shared, finished: LoginFinished, cookie: &str) -> Respo
         "login finished"
     );
     let mut response = shared.handler.logged_in(finished).await;
+    // The removal carries the attributes the cookie was set with.
     let expired = format!(
         "{cookie}=; Path=/; Max-Age=0; HttpOnly{}",
-        if shared.config.dangerous_insecure_cookies_for_http_loopback {
+        if form_post_cookie(&shared.config, cookie) {
+            "; Secure; SameSite=None"
+        } else if shared.config.dangerous_insecure_cookies_for_http_loopback {
             ""
         } else {
             "; Secure"
@@ -548,9 +562,18 @@ fn see_other(location: &str) -> Response {
     }
 }
 
+/// Whether cookie `name` is the OIDC binding of a `form_post` login, which travels on a
+/// cross-site POST.
+fn form_post_cookie(config: &SsoRouterConfig, name: &str) -> bool {
+    config.oidc_form_post && name == OIDC_BINDING_COOKIE
+}
+
 fn binding_cookie(config: &SsoRouterConfig, name: &str, value: &str) -> String {
     let max_age = config.binding_cookie_max_age.unwrap_or(600);
-    let attributes = if config.dangerous_insecure_cookies_for_http_loopback {
+    let attributes = if form_post_cookie(config, name) {
+        // Also on plain-HTTP loopback: browsers drop `SameSite=None` without `Secure`.
+        "Secure; SameSite=None"
+    } else if config.dangerous_insecure_cookies_for_http_loopback {
         "SameSite=Lax"
     } else if name == SAML_BINDING_COOKIE {
         "Secure; SameSite=None"
@@ -585,4 +608,43 @@ fn escape_html(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attributes(config: &SsoRouterConfig, name: &str) -> String {
+        binding_cookie(config, name, "v")
+            .split_once("HttpOnly; ")
+            .map(|(_, a)| a.to_owned())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn oidc_binding_cookie_is_same_site_none_and_secure_only_with_form_post() {
+        let mut config = SsoRouterConfig::default();
+        assert_eq!(
+            attributes(&config, OIDC_BINDING_COOKIE),
+            "Secure; SameSite=Lax"
+        );
+        assert_eq!(
+            attributes(&config, SAML_BINDING_COOKIE),
+            "Secure; SameSite=None"
+        );
+        config.oidc_form_post = true;
+        assert_eq!(
+            attributes(&config, OIDC_BINDING_COOKIE),
+            "Secure; SameSite=None"
+        );
+        // Loopback mode drops Secure, except where SameSite=None needs it.
+        config.dangerous_insecure_cookies_for_http_loopback = true;
+        assert_eq!(
+            attributes(&config, OIDC_BINDING_COOKIE),
+            "Secure; SameSite=None"
+        );
+        assert_eq!(attributes(&config, SAML_BINDING_COOKIE), "SameSite=Lax");
+        config.oidc_form_post = false;
+        assert_eq!(attributes(&config, OIDC_BINDING_COOKIE), "SameSite=Lax");
+    }
 }

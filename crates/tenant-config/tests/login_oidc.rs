@@ -304,3 +304,55 @@ async fn email_verified_as_a_string_is_read_only_when_the_connection_accepts_it(
     );
     assert_eq!(done.profile.email_verified, Some(true));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_post_login_asks_for_form_post_and_finishes_from_the_posted_form() {
+    let op = start_provider();
+    let fx = Fixture::new("example.com").await;
+    let conn = connection(&fx, &op).await;
+    let service = service(&fx);
+
+    // Without the option the authorization request names no response mode.
+    let query = service
+        .start(&conn.id, &hint("carol", "/app"))
+        .await
+        .expect("start");
+    let BrowserAction::Redirect(url) = &query.action else {
+        panic!("expected a redirect, got {:?}", query.action);
+    };
+    assert!(!url.contains("response_mode"), "{url}");
+
+    let mut request = hint("carol", "/app");
+    request.oidc_form_post = true;
+    let start = service.start(&conn.id, &request).await.expect("start");
+    let BrowserAction::Redirect(url) = &start.action else {
+        panic!("expected a redirect, got {:?}", start.action);
+    };
+    assert!(url.contains("response_mode=form_post"), "{url}");
+    // The provider answers with its auto-posting form instead of a redirect.
+    let form = match Browser::new().navigate(url, REDIRECT).await {
+        Landing::Form(form) => form,
+        Landing::Redirect(callback) => panic!("expected a form, got a redirect to {callback}"),
+    };
+    assert_eq!(form.action, REDIRECT);
+    assert!(
+        form.fields
+            .iter()
+            .any(|(k, v)| k == "state" && *v == start.state),
+        "{form:?}"
+    );
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&form.fields)
+        .finish();
+    let done = service
+        .finish_oidc(
+            Some(&conn.id),
+            body.as_bytes(),
+            Some(start.browser_binding.expose_secret()),
+        )
+        .await
+        .expect("finish");
+    assert_eq!(done.profile.subject, "carol");
+    assert_eq!(done.profile.email.as_deref(), Some("carol@example.com"));
+    assert_eq!(done.return_to.as_deref(), Some("/app"));
+}

@@ -18,6 +18,9 @@ pub struct DemoConfig {
     /// URLs, SP entity ids and OIDC redirect URIs are built; by default `http://` and the
     /// listening address.
     pub public_url: Option<String>,
+    /// Whether the OIDC connections ask for `response_mode=form_post` (the file's
+    /// `oidc_response_mode = "form_post"`; default `"query"`).
+    pub oidc_form_post: bool,
     /// The organizations served, each with its own SCIM directory.
     pub organizations: Vec<Organization>,
     /// The binding AuthnRequests travel on (`saml_binding = "redirect"`, the default, or
@@ -319,6 +322,7 @@ impl DemoConfig {
         Ok(Self {
             public_base_url: raw.public_base_url,
             public_url: raw.public_url,
+            oidc_form_post: raw.oidc_response_mode == RawResponseMode::FormPost,
             organizations,
             saml_binding,
         })
@@ -369,7 +373,17 @@ struct RawConfig {
     public_url: Option<String>,
     saml_binding: Option<String>,
     #[serde(default)]
+    oidc_response_mode: RawResponseMode,
+    #[serde(default)]
     organizations: Vec<RawOrganization>,
+}
+
+#[derive(Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum RawResponseMode {
+    #[default]
+    Query,
+    FormPost,
 }
 
 #[derive(Deserialize)]
@@ -620,6 +634,26 @@ mod tests {
         }
         // The client secret stays out of Debug output.
         assert!(!format!("{config:?}").contains("demo-globex-client-secret"));
+    }
+
+    #[test]
+    fn oidc_response_mode_is_query_by_default_form_post_on_request_and_nothing_else() {
+        let org = r#"
+            [[organizations]]
+            id = "a"
+            name = "A"
+            scim = { token = "x" }
+        "#;
+        assert!(!DemoConfig::from_toml(org).unwrap().oidc_form_post);
+        let form_post = format!("oidc_response_mode = \"form_post\"\n{org}");
+        assert!(DemoConfig::from_toml(&form_post).unwrap().oidc_form_post);
+        let query = format!("oidc_response_mode = \"query\"\n{org}");
+        assert!(!DemoConfig::from_toml(&query).unwrap().oidc_form_post);
+        let fragment = format!("oidc_response_mode = \"fragment\"\n{org}");
+        assert!(matches!(
+            DemoConfig::from_toml(&fragment),
+            Err(ConfigError::Syntax(_))
+        ));
     }
 
     #[test]

@@ -17,7 +17,13 @@
 //! - The admin pages have no sign-in of their own and the token rotation button no CSRF
 //!   token: the demo is meant for loopback only.
 //! - Sessions are held in memory and lost on restart; the binding and session cookies are
-//!   not `Secure` when the public URL is `http://` (loopback development).
+//!   not `Secure` when the public URL is `http://` (loopback development), except the OIDC
+//!   binding cookie with `oidc_response_mode = "form_post"`, which must be
+//!   `SameSite=None; Secure` to come back with the provider's cross-site POST: Chromium
+//!   keeps such a cookie on `http://localhost` and `http://127.0.0.1` (the browser test
+//!   shows it), browsers that do not count loopback as secure drop it and the login fails
+//!   with `login.browser_binding`.
+//! - The OIDC response mode is one for all connections of the file.
 //! - Domains in the configuration are taken as verified without a DNS check, and connections
 //!   are saved without the URL checks of `Tenants::save_connection` (which refuse the
 //!   plain-HTTP loopback identity providers of a local demo).
@@ -136,6 +142,7 @@ pub async fn app(
     });
     let mut sso_config = SsoRouterConfig::default();
     sso_config.dangerous_insecure_cookies_for_http_loopback = !secure_cookies;
+    sso_config.oidc_form_post = config.oidc_form_post;
 
     let stores = store.clone();
     let directories = TenantDirectories::new(

@@ -609,3 +609,81 @@ async fn entra_and_okta_shaped_provisioning_shows_on_the_admin_page_and_token_ro
     assert!(!again.contains(token));
     demo.stop().await;
 }
+
+/// The `kid`s of the provider's JWKS.
+async fn provider_kids(issuer: &str) -> Vec<String> {
+    let jwks: Value = reqwest::get(format!("{issuer}/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// An OIDC login of `account` through the demo's routes, to the subject the profile page
+/// shows.
+async fn oidc_login(demo: &Demo, account: &str) -> String {
+    let client = browser();
+    let authorize = follow(
+        &client,
+        &format!(
+            "{}/sso/oidc/globex-oidc/login?login_hint={account}&return_to=%2Fprofile",
+            demo.base
+        ),
+    )
+    .await;
+    let redirect_uri = format!("{}/sso/oidc/globex-oidc/callback", demo.base);
+    let callback = match Browser::new().navigate(&authorize, &redirect_uri).await {
+        Landing::Redirect(url) => url.to_string(),
+        Landing::Form(form) => panic!("unexpected form {form:?}"),
+    };
+    let done = client.get(&callback).send().await.unwrap();
+    let status = done.status();
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        done.text().await.unwrap()
+    );
+    assert_eq!(done.headers()["location"], "/profile");
+    let page = client
+        .get(format!("{}/profile", demo.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "&quot;subject&quot;: &quot;";
+    let start = page.find(marker).unwrap_or_else(|| panic!("{page}")) + marker.len();
+    page[start..start + page[start..].find('&').unwrap()].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_login_through_the_demo_still_works_after_the_provider_rotates_its_keys() {
+    let mut demo = Demo::start(true).await;
+    let issuer = demo_issuer(&demo);
+    let before = provider_kids(&issuer).await;
+    assert_eq!(oidc_login(&demo, "alice").await, "alice");
+
+    // Same issuer and port, all signing keys new: the demo has the old JWKS cached.
+    let op = demo._op.as_mut().unwrap();
+    tokio::task::block_in_place(|| op.restart_with_new_keys());
+    assert_eq!(demo_issuer(&demo), issuer);
+    let after = provider_kids(&issuer).await;
+    assert!(!after.is_empty());
+    assert!(
+        after.iter().all(|k| !before.contains(k)),
+        "{before:?} {after:?}"
+    );
+
+    // The ID token is now signed with a key the cached JWKS does not have.
+    assert_eq!(oidc_login(&demo, "bob").await, "bob");
+    demo.stop().await;
+}

@@ -45,6 +45,8 @@ pub struct OpenIdProvider {
     pub issuer: String,
     pub port: u16,
     clients: Value,
+    /// The further settings of the provider's config file (see `start_with`).
+    settings: Value,
     config_path: PathBuf,
 }
 
@@ -53,12 +55,20 @@ static STARTS: AtomicU64 = AtomicU64::new(0);
 impl OpenIdProvider {
     /// Starts the provider with these client registrations on a free port (0) or `port`.
     pub fn start(clients: Value, port: u16) -> Self {
+        Self::start_with(clients, port, serde_json::json!({}))
+    }
+
+    /// Starts the provider with further settings of `oidc_provider.mjs`'s config file, such
+    /// as `{"pages": true}` for its HTML sign-in and consent pages.
+    pub fn start_with(clients: Value, port: u16, settings: Value) -> Self {
         let n = STARTS.fetch_add(1, Ordering::Relaxed);
         let config_path = std::env::temp_dir().join(format!(
             "gatehouse-oidc-provider-{}-{n}.json",
             std::process::id()
         ));
-        let config = serde_json::json!({ "port": port, "clients": clients });
+        let mut config = settings.clone();
+        config["port"] = port.into();
+        config["clients"] = clients.clone();
         std::fs::write(&config_path, config.to_string()).expect("write provider config");
         let script: PathBuf = [
             env!("CARGO_MANIFEST_DIR"),
@@ -106,6 +116,7 @@ impl OpenIdProvider {
             issuer,
             port,
             clients,
+            settings,
             config_path,
         }
     }
@@ -120,7 +131,7 @@ impl OpenIdProvider {
             if std::net::TcpListener::bind(("127.0.0.1", self.port)).is_ok()
                 || Instant::now() > deadline
             {
-                break Self::start(self.clients.clone(), self.port);
+                break Self::start_with(self.clients.clone(), self.port, self.settings.clone());
             }
             std::thread::sleep(Duration::from_millis(100));
         };

@@ -1,9 +1,11 @@
 // A real OpenID provider for the integration tests: the `oidc-provider` npm package on
 // loopback, with fresh signing keys on every start (so a restart is a key rotation) and an
-// interaction route that signs in the account named by `login_hint` without a browser.
+// interaction route that signs in the account named by `login_hint` without a browser, or
+// with `"pages": true` the package's own HTML sign-in and consent pages (devInteractions:
+// any login, any password) for a real browser to fill in.
 //
 // Usage: node oidc_provider.mjs CONFIG.json
-// CONFIG.json: { "port": 0, "clients": [ ...client metadata... ] }
+// CONFIG.json: { "port": 0, "clients": [ ...client metadata... ], "pages": false }
 // Prints one line `READY <issuer>` on stdout once it listens.
 //
 // The package is loaded from GATEHOUSE_NPM_DIR (scripts/deps/npm), where scripts/setup runs
@@ -54,7 +56,7 @@ const provider = new Provider(issuer, {
     clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
   },
   features: {
-    devInteractions: { enabled: false },
+    devInteractions: { enabled: config.pages === true },
     rpInitiatedLogout: {
       enabled: true,
       logoutSource: async (ctx, form) => {
@@ -89,7 +91,8 @@ const provider = new Provider(issuer, {
       },
     };
   },
-  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  // The pages' own interaction URL when they are on.
+  ...(config.pages === true ? {} : { interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` } }),
   cookies: { keys: ['gatehouse-test-cookie-key'] },
   // The back-channel logout receiver of the tests is on loopback, which the provider's
   // outgoing-request guard refuses; drop the guard here, for the tests only.
@@ -104,7 +107,7 @@ const provider = new Provider(issuer, {
 // Signs in without a page: the account is the login_hint (default `user-1`), acr is the first
 // acr_values entry, and consent grants whatever is missing.
 provider.use(async (ctx, next) => {
-  if (!ctx.path.startsWith('/interaction/')) {
+  if (config.pages === true || !ctx.path.startsWith('/interaction/')) {
     return next();
   }
   const details = await provider.interactionDetails(ctx.req, ctx.res);

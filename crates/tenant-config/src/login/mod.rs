@@ -143,6 +143,11 @@ pub struct LoginRequest {
     /// OIDC `max_age` in seconds: the ID token must then carry an `auth_time` no older;
     /// ignored by SAML.
     pub max_age: Option<i64>,
+    /// Ask the OIDC provider to return the authorization response as an auto-submitted
+    /// form POST (`response_mode=form_post`) instead of in the redirect's query; ignored by
+    /// SAML. The callback is then a cross-site POST: the browser binding cookie must be
+    /// `SameSite=None; Secure` to travel with it.
+    pub oidc_form_post: bool,
 }
 
 impl LoginRequest {

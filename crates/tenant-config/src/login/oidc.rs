@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use oidc_rp::{
     AuthorizationOptions, CallbackParams, ClientAuth, ClientConfig, HttpClient, PendingLogin,
-    Provider, ProviderConfig, RelyingParty, Secret, ValidationConfig,
+    Provider, ProviderConfig, RelyingParty, ResponseMode, Secret, ValidationConfig,
 };
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -63,7 +63,18 @@ pub(super) async fn start(
     request: &LoginRequest,
 ) -> Result<(String, BrowserAction), LoginError> {
     let slot = Arc::new(Handover::default());
-    let rp = relying_party(service, pending.connection, oidc, slot.clone())?;
+    let response_mode = if request.oidc_form_post {
+        ResponseMode::FormPost
+    } else {
+        ResponseMode::Query
+    };
+    let rp = relying_party(
+        service,
+        pending.connection,
+        oidc,
+        response_mode,
+        slot.clone(),
+    )?;
     let options = AuthorizationOptions {
         login_hint: request.login_hint.clone(),
         prompt: request.force_authn.then(|| "login".to_owned()),
@@ -142,7 +153,9 @@ pub(super) async fn finish(
         taken: OneShot::new(Some((state_id.to_owned(), pending))),
         ..Handover::default()
     });
-    let rp = relying_party(service, &connection, oidc, slot)?;
+    // The callback's parameters come from the query or the body alike; the mode matters
+    // only for the authorization request.
+    let rp = relying_party(service, &connection, oidc, ResponseMode::Query, slot)?;
     let login = rp.handle_callback(&params, Some(&rp_binding)).await?;
     let mut claims = login.claims.all();
     if service.settings.oidc_userinfo && rp.provider().metadata().await?.userinfo_endpoint.is_some()
@@ -165,6 +178,7 @@ fn relying_party(
     service: &LoginService,
     connection: &Connection,
     oidc: &OidcConnection,
+    response_mode: ResponseMode,
     slot: Arc<Handover>,
 ) -> Result<RelyingParty, LoginError> {
     let config_error = |reason: &str| LoginError::Config {
@@ -190,6 +204,7 @@ fn relying_party(
     };
     let mut client = ClientConfig::new(&oidc.client_id, auth, &oidc.redirect_uri);
     client.scopes = oidc.scopes.clone();
+    client.response_mode = response_mode;
     client.login_ttl_secs = service.settings.state_ttl.whole_seconds();
     let provider = provider(service, connection, oidc)?;
     let mut validation = ValidationConfig::new(&oidc.issuer, &oidc.client_id);
