@@ -355,7 +355,7 @@ async fn saml_metadata(
     let metadata = SpMetadata {
         entity_id: saml.sp_entity_id.clone(),
         acs_urls: vec![saml.acs_url.clone()],
-        slo_url: None,
+        slo_url: saml.slo_url.clone(),
         name_id_format: None,
         signing_certificate: certificate.clone().filter(|_| saml.sign_authn_requests),
         encryption_certificate: certificate,

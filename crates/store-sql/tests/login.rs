@@ -50,6 +50,9 @@ async fn one_node_takes_the_state(a: SqlStore, b: SqlStore) {
             require_encrypted_assertions: false,
             allow_sha1_insecure: false,
             sp_key: None,
+            slo_url: None,
+            idp_slo_url: None,
+            idp_slo_binding: Default::default(),
         }),
     };
     a.save_connection(&connection)

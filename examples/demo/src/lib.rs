@@ -294,6 +294,9 @@ fn connection(
                 require_encrypted_assertions: false,
                 allow_sha1_insecure: false,
                 sp_key: None,
+                slo_url: None,
+                idp_slo_url: None,
+                idp_slo_binding: Default::default(),
             })
         }
         ConnectionProtocol::Oidc {
