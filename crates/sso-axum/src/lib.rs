@@ -99,7 +99,7 @@ use tenant_config::token;
 pub use directory::{DirectoryResolver, ResolvedDirectory, StaticDirectories};
 pub use login::{
     CorrelationId, FnLoginHandler, LoginHandler, MAX_LOGIN_BODY, OIDC_BINDING_COOKIE,
-    SAML_BINDING_COOKIE, SsoRouterConfig, sso_router,
+    SAML_BINDING_COOKIE, SsoRouterConfig, sso_router, start_saml_logout,
 };
 pub use scim::{
     CORRELATION_ID_HEADER, DEFAULT_MOUNT_PATH, ScimRouterConfig, scim_router, scim_router_at,
