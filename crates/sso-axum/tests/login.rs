@@ -371,7 +371,11 @@ async fn failure_page_shows_the_hosts_correlation_id() {
         page.contains(&format!("Correlation id: <code>{id}</code>")),
         "{page}"
     );
-    assert!(page.contains("<code>login.unknown_state</code>"), "{page}");
+    // A RelayState without the binding cookie is refused before the state store is read.
+    assert!(
+        page.contains("<code>login.browser_binding</code>"),
+        "{page}"
+    );
     // Successful responses carry an id too.
     let (_, headers, _) = call(&s.app, get(&format!("/sso/saml/{}/metadata", s.connection))).await;
     assert_eq!(headers[CORRELATION_ID_HEADER].len(), 36);
