@@ -84,6 +84,9 @@ pub enum ConnectionProtocol {
         idp_certificate_file: Option<PathBuf>,
         /// Accept IdP-initiated Responses (off by default).
         allow_idp_initiated: bool,
+        /// The IdP's Single Logout URL (HTTP-Redirect binding); when set, the demo makes an
+        /// SP key for the connection (published in the SP metadata) and serves Single Logout.
+        idp_slo_url: Option<String>,
         /// Attribute names: `email`, `given_name`, `family_name`, `groups`, `display_name`.
         attributes: std::collections::BTreeMap<String, String>,
     },
@@ -351,6 +354,7 @@ struct RawConnection {
     idp_certificate_file: Option<PathBuf>,
     #[serde(default)]
     allow_idp_initiated: bool,
+    idp_slo_url: Option<String>,
     #[serde(default)]
     attributes: std::collections::BTreeMap<String, String>,
     issuer: Option<String>,
@@ -371,6 +375,7 @@ impl RawConnection {
             || self.idp_certificate.is_some()
             || self.idp_certificate_file.is_some()
             || self.allow_idp_initiated
+            || self.idp_slo_url.is_some()
             || !self.attributes.is_empty();
         let oidc_fields = self.issuer.is_some()
             || self.client_id.is_some()
@@ -404,6 +409,7 @@ impl RawConnection {
                     idp_certificate: self.idp_certificate.clone(),
                     idp_certificate_file: self.idp_certificate_file.clone(),
                     allow_idp_initiated: self.allow_idp_initiated,
+                    idp_slo_url: self.idp_slo_url.clone(),
                     attributes: self.attributes.clone(),
                 }
             }
