@@ -684,9 +684,13 @@ async fn admin_page(app: &App, org: &str, new_token: Option<&str>) -> Response {
         let details = match &c.protocol {
             Protocol::Saml(s) => format!(
                 "SAML. SP metadata: <a href=\"{m}\"><code>{m}</code></a>; entity ID: \
-                 <code>{}</code>; ACS URL (HTTP-POST): <code>{}</code>",
+                 <code>{}</code>; ACS URL (HTTP-POST): <code>{}</code>{}",
                 escape_html(&s.sp_entity_id),
                 escape_html(&s.acs_url),
+                s.slo_url.as_ref().map_or_else(String::new, |u| format!(
+                    "; Single Logout URL (Redirect, POST): <code>{}</code>",
+                    escape_html(u)
+                )),
                 m = escape_html(&format!("{}{SSO_PREFIX}/saml/{}/metadata", app.base, c.id)),
             ),
             Protocol::Oidc(o) => format!(

@@ -667,6 +667,13 @@ async fn entra_and_okta_shaped_provisioning_shows_on_the_admin_page_and_token_ro
     );
     assert!(
         admin.contains(&format!(
+            "Single Logout URL (Redirect, POST): <code>{}/sso/saml/acme-saml/slo</code>",
+            demo.base
+        )),
+        "{admin}"
+    );
+    assert!(
+        admin.contains(&format!(
             "SCIM base URL: <code>{}/scim/v2</code>",
             demo.base
         )),
