@@ -540,7 +540,7 @@ async fn stale_wrongly_signed_or_unhandled_logout_requests_are_refused() {
 }
 
 #[tokio::test]
-async fn sp_initiated_logout_needs_the_idp_slo_url_and_a_local_return_target() {
+async fn sp_initiated_logout_refuses_a_foreign_return_target_and_an_empty_name_id() {
     let s = setup(SamlBinding::Redirect, true).await;
     let err = start_saml_logout(
         &s.login,
