@@ -32,10 +32,10 @@
 //!
 //! Routes (under the prefix): `GET /login?email=` (discovery), `GET
 //! /saml/{connection}/metadata`, `GET /saml/{connection}/login`, `POST
-//! /saml/{connection}/acs`, `GET /oidc/{connection}/login`, `GET|POST
-//! /oidc/{connection}/callback`. The browser-binding cookie is set at login start
-//! (`HttpOnly`, `Secure`, `SameSite=None` for SAML and for OIDC with
-//! `SsoRouterConfig::oidc_form_post`, `Lax` for OIDC's query response mode) and presented to the
+//! /saml/{connection}/acs`, `GET|POST /saml/{connection}/slo` (Single Logout), `GET
+//! /oidc/{connection}/login`, `GET|POST /oidc/{connection}/callback`. The browser-binding
+//! cookie is set at login start (`HttpOnly`, `Secure`, `SameSite=None` for SAML and for OIDC
+//! with `SsoRouterConfig::oidc_form_post`, `Lax` for OIDC's query response mode) and presented to the
 //! finish; a failed login is a short HTML page with the failed check's name and a
 //! correlation id, logged at `warn` (target `gatehouse::login`) with the same id.
 //!
@@ -78,8 +78,12 @@
 //! - Nested with `Router::nest`, the routes do not see `{mount}/` (axum routes the root with a
 //!   trailing slash to the host's fallback); [`scim_router_at`], merged instead of nested,
 //!   serves it like the root.
-//! - No SAML Single Logout route: `LoginService` has no logout yet, so the SP metadata
-//!   names no SingleLogoutService.
+//! - SAML Single Logout: [`LoginHandler::logout`] must be implemented for IdP-initiated
+//!   logout (the default, and [`FnLoginHandler`], answer `logout.not_handled` with 501 and
+//!   send the IdP nothing); SP-initiated logout is started by the host's own handler with
+//!   [`start_saml_logout`] (no route takes a NameID from the request). The SLO route needs
+//!   no cookie; a failure is the same failure page as a failed login. Only the SAML
+//!   front-channel bindings; OIDC logout is the host's, with `oidc-rp`.
 //! - The response mode is one for all OIDC connections of a router
 //!   (`SsoRouterConfig::oidc_form_post`), not chosen per connection. With the query mode
 //!   the OIDC binding cookie is `SameSite=Lax` (the callback is a top-level GET); a
@@ -106,7 +110,7 @@ use tenant_config::token;
 pub use directory::{DirectoryResolver, ResolvedDirectory, StaticDirectories};
 pub use login::{
     CorrelationId, FnLoginHandler, LoginHandler, MAX_LOGIN_BODY, OIDC_BINDING_COOKIE,
-    SAML_BINDING_COOKIE, SsoRouterConfig, sso_router,
+    SAML_BINDING_COOKIE, SsoRouterConfig, sso_router, start_saml_logout,
 };
 pub use scim::{
     CORRELATION_ID_HEADER, DEFAULT_MOUNT_PATH, ScimRouterConfig, scim_router, scim_router_at,

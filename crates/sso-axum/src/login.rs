@@ -15,8 +15,9 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use saml_sp::SpMetadata;
 use saml_sp::dsig::certificate_from_pem;
 use tenant_config::{
-    BrowserAction, Connection, ConnectionId, Discovery, LoginError, LoginFinished, LoginRequest,
-    LoginService, Protocol, TenantError, Tenants,
+    BrowserAction, Connection, ConnectionId, Discovery, IdpLogout, LoginError, LoginFinished,
+    LoginRequest, LoginService, LogoutFinished, Protocol, SamlLogout, SamlMessage, TenantError,
+    Tenants,
 };
 use tracing::Instrument as _;
 use uuid::Uuid;
@@ -42,9 +43,30 @@ pub const MAX_LOGIN_BODY: usize = 512 * 1024;
 pub trait LoginHandler: Send + Sync {
     /// Answers the browser for a login that passed every check.
     async fn logged_in(&self, finished: LoginFinished) -> Response;
+
+    /// Ends the host's sessions that a verified SAML LogoutRequest from the IdP names:
+    /// those of `logout.subject` at `logout.connection` whose
+    /// [`SsoProfile::session_index`](tenant_config::SsoProfile::session_index) is one of
+    /// `logout.session_indexes` (all of the subject's sessions there when that is empty).
+    /// Returns whether it did; the route then sends the IdP the Success LogoutResponse.
+    ///
+    /// The default ends nothing and returns `false`: the route then answers with the
+    /// failure page `logout.not_handled` rather than tell the IdP the user is logged out.
+    async fn logout(&self, logout: &IdpLogout) -> bool {
+        let _ = logout;
+        false
+    }
+
+    /// Answers the browser when the IdP confirmed an SP-initiated logout (its
+    /// LogoutResponse passed every check). The default redirects to
+    /// [`LogoutFinished::return_to`], else to `/`.
+    async fn logged_out(&self, finished: LogoutFinished) -> Response {
+        see_other(finished.return_to.as_deref().unwrap_or("/"))
+    }
 }
 
-/// A [`LoginHandler`] from an async closure.
+/// A [`LoginHandler`] from an async closure (with the default logout methods: it does
+/// not serve IdP-initiated logout).
 pub struct FnLoginHandler<F>(pub F);
 
 impl<F> std::fmt::Debug for FnLoginHandler<F> {
@@ -107,6 +129,11 @@ struct Shared {
 /// - `GET  /saml/{connection}/login?return_to=..&force_authn=true`: the AuthnRequest, by
 ///   the binding of the service's settings (a 303, or an auto-posting form);
 /// - `POST /saml/{connection}/acs`: the Response (HTTP-POST binding);
+/// - `GET|POST /saml/{connection}/slo`: Single Logout from the IdP: a LogoutRequest
+///   (HTTP-Redirect with its query signature, or HTTP-POST) goes to
+///   [`LoginHandler::logout`] and is answered with the signed LogoutResponse; a
+///   LogoutResponse to the SP's own LogoutRequest (see [`start_saml_logout`]) goes to
+///   [`LoginHandler::logged_out`];
 /// - `GET  /oidc/{connection}/login?return_to=..&login_hint=..`: the authorization request;
 /// - `GET|POST /oidc/{connection}/callback`: the callback (query or `form_post`).
 ///
@@ -130,6 +157,10 @@ pub fn sso_router(
         .route("/saml/{connection}/metadata", get(saml_metadata))
         .route("/saml/{connection}/login", get(saml_login))
         .route("/saml/{connection}/acs", axum::routing::post(saml_acs))
+        .route(
+            "/saml/{connection}/slo",
+            get(saml_slo_get).post(saml_slo_post),
+        )
         .route("/oidc/{connection}/login", get(oidc_login))
         .route(
             "/oidc/{connection}/callback",
@@ -365,9 +396,12 @@ async fn saml_metadata(
     let metadata = SpMetadata {
         entity_id: saml.sp_entity_id.clone(),
         acs_urls: vec![saml.acs_url.clone()],
-        slo_url: None,
+        slo_url: saml.slo_url.clone(),
         name_id_format: None,
-        signing_certificate: certificate.clone().filter(|_| saml.sign_authn_requests),
+        // The SP key signs AuthnRequests when configured, and always logout messages.
+        signing_certificate: certificate
+            .clone()
+            .filter(|_| saml.sign_authn_requests || saml.idp_slo_url.is_some()),
         encryption_certificate: certificate,
         authn_requests_signed: saml.sign_authn_requests,
         want_assertions_signed: true,
@@ -480,6 +514,156 @@ async fn saml_acs(
         .await
         .map_err(|e| Failure::login(Some(&id), &e))?;
     Ok(finish(&shared, finished, SAML_BINDING_COOKIE).await)
+}
+
+/// Starts an SP-initiated SAML logout from the host's own logout handler, for the SAML
+/// session it is ending (typically [`SamlLogout::for_profile`] of the session's profile,
+/// with a return target): the answer sends the browser to the IdP's single logout URL
+/// with the signed LogoutRequest (a 303, or an auto-posting form for the HTTP-POST
+/// binding). The IdP answers at `{prefix}/saml/{connection}/slo`, which hands the
+/// confirmed logout to [`LoginHandler::logged_out`].
+///
+/// The subject and session come from the host's session, never from request parameters:
+/// a logout route taking a NameID from the query would let anyone end anyone's IdP
+/// session.
+///
+/// # Errors
+/// The [`LoginError`] of [`LoginService::start_saml_logout`], such as
+/// `logout.not_configured` for a connection without an IdP single logout URL.
+pub async fn start_saml_logout(
+    login: &LoginService,
+    connection: &ConnectionId,
+    logout: &SamlLogout,
+) -> Result<Response, LoginError> {
+    let started = login.start_saml_logout(connection, logout).await?;
+    tracing::info!(target: "gatehouse::login", %connection, "SAML logout started");
+    Ok(browser_action(started.action))
+}
+
+fn browser_action(action: BrowserAction) -> Response {
+    match action {
+        BrowserAction::Redirect(url) => see_other(&url),
+        BrowserAction::PostForm(page) => (StatusCode::OK, html_headers(), page).into_response(),
+        _ => Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "login.action").into_response(),
+    }
+}
+
+/// A logout message at the SLO route: which kind, its `RelayState`.
+struct SloMessage {
+    request: bool,
+    field: String,
+    relay_state: Option<String>,
+}
+
+/// Reads `SAMLRequest` or `SAMLResponse` (exactly one, once) and `RelayState` from form
+/// or query parameters.
+fn slo_message(params: &[u8]) -> Result<SloMessage, Failure> {
+    let mut request = None;
+    let mut response = None;
+    let mut relay_state = None;
+    for (k, v) in url::form_urlencoded::parse(params) {
+        let slot = match k.as_ref() {
+            "SAMLRequest" => &mut request,
+            "SAMLResponse" => &mut response,
+            "RelayState" => &mut relay_state,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "login.duplicate_parameter",
+            ));
+        }
+        *slot = Some(v.into_owned());
+    }
+    match (request, response) {
+        (Some(field), None) => Ok(SloMessage {
+            request: true,
+            field,
+            relay_state,
+        }),
+        (None, Some(field)) => Ok(SloMessage {
+            request: false,
+            field,
+            relay_state,
+        }),
+        (None, None) => Err(Failure::login(
+            None,
+            &LoginError::MissingParameter("SAMLRequest or SAMLResponse"),
+        )),
+        (Some(_), Some(_)) => Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "login.duplicate_parameter",
+        )),
+    }
+}
+
+async fn saml_slo_get(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, Failure> {
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let message = slo_message(query.as_bytes())?;
+    saml_slo(&shared, &id, &message, SamlMessage::Redirect(&query)).await
+}
+
+async fn saml_slo_post(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, Failure> {
+    let body = read_body(request.into_body()).await?;
+    let message = slo_message(&body)?;
+    saml_slo(&shared, &id, &message, SamlMessage::Post(&message.field)).await
+}
+
+async fn saml_slo(
+    shared: &Shared,
+    id: &str,
+    message: &SloMessage,
+    received: SamlMessage<'_>,
+) -> Result<Response, Failure> {
+    let (connection_id, _) = connection_for(shared, id, true).await?;
+    if !message.request {
+        let finished = shared
+            .login
+            .finish_saml_logout_response(&connection_id, received)
+            .await
+            .map_err(|e| Failure::login(Some(id), &e))?;
+        tracing::info!(
+            target: "gatehouse::login",
+            organization = %finished.organization,
+            connection = %finished.connection,
+            "SAML logout confirmed by the IdP"
+        );
+        return Ok(shared.handler.logged_out(finished).await);
+    }
+    let logout = shared
+        .login
+        .handle_idp_logout_request(&connection_id, received, message.relay_state.as_deref())
+        .await
+        .map_err(|e| Failure::login(Some(id), &e))?;
+    if !shared.handler.logout(&logout).await {
+        tracing::warn!(
+            target: "gatehouse::login",
+            connection = %logout.connection,
+            reason = "logout.not_handled",
+            "the host did not end the sessions of an IdP LogoutRequest"
+        );
+        return Err(Failure::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "logout.not_handled",
+        ));
+    }
+    tracing::info!(
+        target: "gatehouse::login",
+        organization = %logout.organization,
+        connection = %logout.connection,
+        sessions = logout.session_indexes.len(),
+        "SAML logout from the IdP"
+    );
+    Ok(browser_action(logout.response))
 }
 
 async fn oidc_callback_get(

@@ -84,6 +84,9 @@ async fn setup_with(config: SsoRouterConfig, settings: LoginSettings) -> Setup {
             require_encrypted_assertions: false,
             allow_sha1_insecure: false,
             sp_key: None,
+            slo_url: None,
+            idp_slo_url: None,
+            idp_slo_binding: Default::default(),
         }),
     };
     tenants

@@ -82,6 +82,9 @@ pub fn saml_connection(org: &OrganizationId) -> Connection {
             require_encrypted_assertions: false,
             allow_sha1_insecure: false,
             sp_key: None,
+            slo_url: None,
+            idp_slo_url: None,
+            idp_slo_binding: Default::default(),
         }),
     }
 }

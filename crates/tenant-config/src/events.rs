@@ -106,6 +106,25 @@ pub enum Event {
         /// The failed check, as the protocol crate's error names it.
         reason: String,
     },
+    /// A SAML Single Logout step passed every check: the IdP's LogoutResponse to the SP's
+    /// LogoutRequest, or a LogoutRequest from the IdP (then `subject` is its NameID).
+    LogoutSucceeded {
+        /// The organization.
+        organization: OrganizationId,
+        /// The connection.
+        connection: ConnectionId,
+        /// The NameID logged out by an IdP LogoutRequest; `None` for a LogoutResponse.
+        subject: Option<String>,
+    },
+    /// A SAML Single Logout message was rejected.
+    LogoutFailed {
+        /// The organization, when known.
+        organization: Option<OrganizationId>,
+        /// The connection, when known.
+        connection: Option<ConnectionId>,
+        /// The failed check.
+        reason: String,
+    },
     /// A metadata refresh changed a connection's trusted certificates.
     CertificatesChanged {
         /// The connection.

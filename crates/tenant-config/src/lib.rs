@@ -20,8 +20,9 @@ pub use error::TenantError;
 pub use events::{Event, EventPublisher, EventRecord, EventSink, EventingStore};
 pub use id::{ConnectionId, DirectoryId, DomainName, OrganizationId, TokenId};
 pub use login::{
-    BrowserAction, LoginError, LoginFinished, LoginRequest, LoginService, LoginSettings,
-    LoginStart, SamlBinding, SsoProfile, SsoProtocol,
+    BrowserAction, IdpLogout, LoginError, LoginFinished, LoginRequest, LoginService, LoginSettings,
+    LoginStart, LogoutFinished, LogoutStart, SamlBinding, SamlLogout, SamlMessage, SsoProfile,
+    SsoProtocol,
 };
 pub use memory::InMemoryTenantStore;
 pub use metadata::{HttpResponse, HttpTransport, MetadataRefresher};

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::error::TenantError;
 use crate::id::{ConnectionId, DirectoryId, DomainName, OrganizationId};
+use crate::login::SamlBinding;
 use crate::secret::EncryptedSecret;
 
 /// The longest free-text field (names, entity ids, URLs) accepted.
@@ -172,6 +173,16 @@ pub struct SamlConnection {
     /// The SP key pair, needed to sign requests or decrypt assertions.
     #[serde(default)]
     pub sp_key: Option<SpKeyPair>,
+    /// This SP's single logout URL for the connection (the `/saml/{connection}/slo` route),
+    /// published in SP metadata; where the IdP sends LogoutRequests and LogoutResponses.
+    #[serde(default)]
+    pub slo_url: Option<String>,
+    /// The IdP's single logout URL; `None` means no Single Logout with this IdP.
+    #[serde(default)]
+    pub idp_slo_url: Option<String>,
+    /// The binding of the IdP's single logout URL (default HTTP-Redirect).
+    #[serde(default)]
+    pub idp_slo_binding: SamlBinding,
 }
 
 /// The SP's certificate and its private key, encrypted at rest.
@@ -253,6 +264,25 @@ impl SamlConnection {
         }
         if let Some(key) = &self.sp_key {
             key.certificate.validate("saml.sp_key.certificate", now)?;
+        }
+        if let Some(url) = &self.slo_url {
+            check_https_url("saml.slo_url", url)?;
+        }
+        if let Some(url) = &self.idp_slo_url {
+            check_https_url("saml.idp_slo_url", url)?;
+            // Logout messages are signed both ways, and the IdP answers at the SP's URL.
+            if self.sp_key.is_none() {
+                return Err(TenantError::invalid(
+                    "saml.sp_key",
+                    "required when idp_slo_url is set (logout messages are signed)",
+                ));
+            }
+            if self.slo_url.is_none() {
+                return Err(TenantError::invalid(
+                    "saml.slo_url",
+                    "required when idp_slo_url is set",
+                ));
+            }
         }
         if self.sign_authn_requests && self.sp_key.is_none() {
             return Err(TenantError::invalid(

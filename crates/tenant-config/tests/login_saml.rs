@@ -58,6 +58,9 @@ fn saml_connection(fx: &Fixture, idp: &Identity) -> Connection {
             require_encrypted_assertions: false,
             allow_sha1_insecure: false,
             sp_key: None,
+            slo_url: None,
+            idp_slo_url: None,
+            idp_slo_binding: Default::default(),
         }),
     }
 }

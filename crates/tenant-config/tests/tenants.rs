@@ -308,6 +308,21 @@ async fn connections_are_validated_with_the_field_named() {
         ),
         (saml(&|s| s.sign_authn_requests = true), "saml.sp_key"),
         (
+            saml(&|s| s.slo_url = Some("http://app.example/slo".into())),
+            "saml.slo_url",
+        ),
+        (
+            saml(&|s| s.idp_slo_url = Some("ftp://idp.example/slo".into())),
+            "saml.idp_slo_url",
+        ),
+        (
+            saml(&|s| {
+                s.idp_slo_url = Some("https://idp.example/slo".into());
+                s.slo_url = Some("https://app.example/slo".into());
+            }),
+            "saml.sp_key",
+        ),
+        (
             saml(&|s| s.require_encrypted_assertions = true),
             "saml.sp_key",
         ),
@@ -709,4 +724,25 @@ fn expiring_certificates_are_reported() {
     );
     assert!(s.trusted_certificates[0].is_valid_at(t));
     assert!(!s.trusted_certificates[0].is_valid_at(t + Duration::days(400)));
+}
+
+#[test]
+fn saml_connections_stored_before_single_logout_still_load() {
+    let org = Organization::new("Acme");
+    let connection = saml_connection(&org.id);
+    let mut json = serde_json::to_value(&connection).unwrap();
+    // Internally tagged: the SAML settings sit in `protocol` next to `"type": "saml"`.
+    assert_eq!(json["protocol"]["type"], "saml");
+    let saml = json["protocol"].as_object_mut().unwrap();
+    for field in ["slo_url", "idp_slo_url", "idp_slo_binding"] {
+        assert!(saml.remove(field).is_some(), "{field} in {saml:?}");
+    }
+    let loaded: Connection = serde_json::from_value(json).unwrap();
+    let Protocol::Saml(saml) = &loaded.protocol else {
+        panic!("not SAML")
+    };
+    assert_eq!(saml.slo_url, None);
+    assert_eq!(saml.idp_slo_url, None);
+    assert_eq!(saml.idp_slo_binding, tenant_config::SamlBinding::Redirect);
+    assert_eq!(loaded, connection);
 }

@@ -116,6 +116,9 @@ pub enum ConnectionProtocol {
         sp_private_key: Option<String>,
         /// Refuse assertions that are not encrypted to the SP key (off by default).
         require_encrypted_assertions: bool,
+        /// The IdP's Single Logout URL (HTTP-Redirect binding); when set, the demo makes an
+        /// SP key for the connection (published in the SP metadata) and serves Single Logout.
+        idp_slo_url: Option<String>,
         /// Attribute names: `email`, `given_name`, `family_name`, `groups`, `display_name`.
         attributes: std::collections::BTreeMap<String, String>,
     },
@@ -420,6 +423,7 @@ struct RawConnection {
     sp_private_key: Option<String>,
     #[serde(default)]
     require_encrypted_assertions: bool,
+    idp_slo_url: Option<String>,
     #[serde(default)]
     attributes: std::collections::BTreeMap<String, String>,
     issuer: Option<String>,
@@ -448,6 +452,7 @@ impl RawConnection {
             || self.sp_certificate.is_some()
             || self.sp_private_key.is_some()
             || self.require_encrypted_assertions
+            || self.idp_slo_url.is_some()
             || !self.attributes.is_empty();
         let oidc_fields = self.issuer.is_some()
             || self.client_id.is_some()
@@ -516,6 +521,7 @@ impl RawConnection {
                     sp_certificate: self.sp_certificate.clone(),
                     sp_private_key: self.sp_private_key.clone(),
                     require_encrypted_assertions: self.require_encrypted_assertions,
+                    idp_slo_url: self.idp_slo_url.clone(),
                     attributes: self.attributes.clone(),
                 }
             }

@@ -27,7 +27,9 @@
 //! - Domains in the configuration are taken as verified without a DNS check, and connections
 //!   are saved without the URL checks of `Tenants::save_connection` (which refuse the
 //!   plain-HTTP loopback identity providers of a local demo).
-//! - No single logout.
+//! - Single Logout is SAML only, on connections with an `idp_slo_url` (HTTP-Redirect), with an
+//!   SP key made at every start (so the IdP must re-read the SP metadata after a restart);
+//!   "Sign out" of an OIDC session, or of a SAML one without it, ends the local session only.
 //! - `idp_metadata` is read once at start-up, inline only (no file or URL, no refresh), its
 //!   signature is not checked, and only its first signing certificate is trusted. The SP key
 //!   pair (`sp_private_key`) is read inline from the configuration file.
@@ -50,15 +52,16 @@ use http::{HeaderValue, StatusCode};
 use scim_core::{ScimConfig, ScimService};
 use serde_json::Value;
 use sso_axum::{
-    DEFAULT_MOUNT_PATH, FnLoginHandler, ScimRouterConfig, SsoRouterConfig, TenantDirectories,
-    scim_router_at, sso_router,
+    DEFAULT_MOUNT_PATH, LoginHandler, ScimRouterConfig, SsoRouterConfig, TenantDirectories,
+    scim_router_at, sso_router, start_saml_logout,
 };
 use store_sql::SqlStore;
 use tenant_config::{
     AttributeMapping, ClaimMapping, Connection, ConnectionId, DirectoryId, Domain, DomainName,
-    EncryptionKey, LoginFinished, LoginService, LoginSettings, OidcConnection, OrganizationId,
-    Protocol, ProviderProfile, RedirectPolicy, SamlConnection, ScimDirectory, SecretString,
-    SpKeyPair, StoredToken, TenantStore, Tenants, TokenId, TrustedCertificate, Verification,
+    EncryptionKey, IdpLogout, LoginFinished, LoginService, LoginSettings, OidcConnection,
+    OrganizationId, Protocol, ProviderProfile, RedirectPolicy, SamlConnection, SamlLogout,
+    ScimDirectory, SecretString, SpKeyPair, SsoProtocol, StoredToken, TenantStore, Tenants,
+    TokenId, TrustedCertificate, Verification,
 };
 use tokio::net::TcpListener;
 use uuid::Uuid;
@@ -97,6 +100,8 @@ struct App {
     config: DemoConfig,
     base: String,
     sessions: Arc<Mutex<HashMap<String, LoginFinished>>>,
+    login: Arc<LoginService>,
+    secure_cookies: bool,
 }
 
 /// The demo application at `public_url` (such as `http://127.0.0.1:8080`): the
@@ -135,11 +140,11 @@ pub async fn app(
 
     let secure_cookies = !base.starts_with("http://");
     let sessions: Arc<Mutex<HashMap<String, LoginFinished>>> = Arc::default();
-    let handler_sessions = sessions.clone();
-    let handler = FnLoginHandler(move |finished: LoginFinished| {
-        let sessions = handler_sessions.clone();
-        async move { start_session(&sessions, finished, secure_cookies) }
-    });
+    let handler = DemoHandler {
+        sessions: sessions.clone(),
+        secure: secure_cookies,
+    };
+    let login = Arc::new(login);
     let mut sso_config = SsoRouterConfig::default();
     sso_config.dangerous_insecure_cookies_for_http_loopback = !secure_cookies;
     sso_config.oidc_form_post = config.oidc_form_post;
@@ -162,17 +167,20 @@ pub async fn app(
         config: config.clone(),
         base,
         sessions,
+        login: login.clone(),
+        secure_cookies,
     });
 
     Ok(Router::new()
         .route("/", get(index))
         .route("/profile", get(profile))
+        .route("/logout", post(logout))
         .route("/admin/{org}", get(admin))
         .route("/admin/{org}/scim-token", post(rotate_token))
         .with_state(state)
         .nest(
             SSO_PREFIX,
-            sso_router(Arc::new(login), tenants, Arc::new(handler), sso_config),
+            sso_router(login, tenants, Arc::new(handler), sso_config),
         )
         // Merged, not nested, so that `/scim/v2/` reaches the SCIM routes too.
         .merge(scim_router_at(Arc::new(directories), scim_config))
@@ -284,6 +292,7 @@ fn connection(
             allow_idp_initiated,
             require_encrypted_assertions,
             attributes,
+            idp_slo_url,
             ..
         } => {
             let pem = idp_certificate
@@ -315,6 +324,11 @@ fn connection(
                 allow_sha1_insecure: false,
                 // Set below, once the connection's secret context exists.
                 sp_key: None,
+                slo_url: idp_slo_url
+                    .as_ref()
+                    .map(|_| format!("{base}{SSO_PREFIX}/saml/{id}/slo")),
+                idp_slo_url: idp_slo_url.clone(),
+                idp_slo_binding: tenant_config::SamlBinding::Redirect,
             })
         }
         ConnectionProtocol::Oidc {
@@ -340,6 +354,25 @@ fn connection(
         enabled: c.enabled,
         protocol,
     };
+    if let ConnectionProtocol::Saml {
+        idp_slo_url: Some(_),
+        ..
+    } = &c.protocol
+    {
+        // Logout messages are signed: a fresh SP key, published in the SP metadata.
+        let (key_pem, cert_pem) = sp_key_pair(&connection.id).map_err(std::io::Error::other)?;
+        let private_key = key.encrypt(
+            &SecretString::new(key_pem),
+            &connection.secret_context("saml.sp_private_key"),
+        );
+        let certificate = TrustedCertificate::from_pem(&cert_pem).map_err(invalid)?;
+        if let Protocol::Saml(s) = &mut connection.protocol {
+            s.sp_key = Some(SpKeyPair {
+                certificate,
+                private_key,
+            });
+        }
+    }
     if let ConnectionProtocol::Oidc {
         client_secret: Some(secret),
         ..
@@ -375,6 +408,77 @@ fn connection(
     Ok(connection)
 }
 
+/// An RSA key (PKCS#8 PEM) and a self-signed certificate (PEM) for a connection's SP.
+fn sp_key_pair(id: &ConnectionId) -> Result<(String, String), openssl::error::ErrorStack> {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::{BigNum, MsbOption};
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::x509::{X509, X509NameBuilder};
+
+    let key = PKey::from_rsa(Rsa::generate(2048)?)?;
+    let mut name = X509NameBuilder::new()?;
+    name.append_entry_by_text("CN", &format!("gatehouse demo SP {id}"))?;
+    let name = name.build();
+    let mut builder = X509::builder()?;
+    builder.set_version(2)?;
+    let mut serial = BigNum::new()?;
+    serial.rand(64, MsbOption::MAYBE_ZERO, false)?;
+    let serial = serial.to_asn1_integer()?;
+    builder.set_serial_number(&serial)?;
+    builder.set_subject_name(&name)?;
+    builder.set_issuer_name(&name)?;
+    builder.set_pubkey(&key)?;
+    let (not_before, not_after) = (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(365)?);
+    builder.set_not_before(&not_before)?;
+    builder.set_not_after(&not_after)?;
+    builder.sign(&key, MessageDigest::sha256())?;
+    let pem = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+    Ok((
+        pem(key.private_key_to_pem_pkcs8()?),
+        pem(builder.build().to_pem()?),
+    ))
+}
+
+/// The demo's [`LoginHandler`]: a finished login starts a session; an IdP LogoutRequest
+/// ends the sessions it names.
+struct DemoHandler {
+    sessions: Arc<Mutex<HashMap<String, LoginFinished>>>,
+    secure: bool,
+}
+
+#[async_trait::async_trait]
+impl LoginHandler for DemoHandler {
+    async fn logged_in(&self, finished: LoginFinished) -> Response {
+        start_session(&self.sessions, finished, self.secure)
+    }
+
+    async fn logout(&self, logout: &IdpLogout) -> bool {
+        let mut sessions = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = sessions.len();
+        sessions.retain(|_, f| {
+            let p = &f.profile;
+            let named = p.connection == logout.connection
+                && p.subject == logout.subject
+                && (logout.session_indexes.is_empty()
+                    || p.session_index
+                        .as_ref()
+                        .is_some_and(|s| logout.session_indexes.contains(s)));
+            !named
+        });
+        tracing::info!(
+            connection = %logout.connection,
+            ended = before - sessions.len(),
+            "demo sessions ended by the IdP"
+        );
+        true
+    }
+}
+
 fn start_session(
     sessions: &Mutex<HashMap<String, LoginFinished>>,
     finished: LoginFinished,
@@ -408,19 +512,69 @@ fn start_session(
 }
 
 fn session(app: &App, request: &http::HeaderMap) -> Option<LoginFinished> {
-    let id = request
+    let id = session_id(request)?;
+    app.sessions
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&id)
+        .cloned()
+}
+
+fn session_id(request: &http::HeaderMap) -> Option<String> {
+    request
         .get_all(COOKIE)
         .iter()
         .filter_map(|h| h.to_str().ok())
         .flat_map(|h| h.split(';'))
         .filter_map(|p| p.trim().split_once('='))
         .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned())?;
-    app.sessions
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get(&id)
-        .cloned()
+        .map(|(_, v)| v.to_owned())
+}
+
+/// "Sign out": ends the local session, then for a SAML session on a connection with an IdP
+/// logout URL sends the browser to the IdP with a LogoutRequest (the IdP's answer comes
+/// back to the SLO route, which redirects to `/`); otherwise straight to `/`. A POST with
+/// a `SameSite=Lax` session cookie, so another site cannot sign the user out.
+async fn logout(State(app): State<Arc<App>>, request: Request) -> Response {
+    let removed = session_id(request.headers()).and_then(|id| {
+        app.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&id)
+    });
+    let mut response = match removed {
+        Some(finished) if finished.profile.protocol == SsoProtocol::Saml => {
+            let p = &finished.profile;
+            let slo = match app.tenants.store().connection(&p.connection).await {
+                Ok(Some(Connection {
+                    protocol: Protocol::Saml(s),
+                    ..
+                })) => s.idp_slo_url.is_some(),
+                _ => false,
+            };
+            if slo {
+                let request = SamlLogout::for_profile(p).returning_to("/");
+                match start_saml_logout(&app.login, &p.connection, &request).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!(reason = %e.reason(), error = %e, "SAML logout not started");
+                        (StatusCode::SEE_OTHER, [(LOCATION, "/")]).into_response()
+                    }
+                }
+            } else {
+                (StatusCode::SEE_OTHER, [(LOCATION, "/")]).into_response()
+            }
+        }
+        _ => (StatusCode::SEE_OTHER, [(LOCATION, "/")]).into_response(),
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}",
+        if app.secure_cookies { "; Secure" } else { "" }
+    );
+    if let Ok(c) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(SET_COOKIE, c);
+    }
+    response
 }
 
 fn page(title: &str, body: &str) -> Html<String> {
@@ -499,7 +653,8 @@ async fn profile(State(app): State<Arc<App>>, request: Request) -> Response {
             "<p>Organization: <b>{}</b> (<code id=\"organization\">{}</code>)</p>\n\
              <p>Connection: <b>{}</b> (<code id=\"connection\">{}</code>)</p>\n\
              <h2>Normalized profile</h2>\n<pre id=\"profile\">{}</pre>\n\
-             <h2>Raw attributes and claims</h2>\n<pre id=\"raw\">{}</pre>",
+             <h2>Raw attributes and claims</h2>\n<pre id=\"raw\">{}</pre>\n\
+             <form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form>",
             escape_html(org_name),
             escape_html(p.organization.as_str()),
             escape_html(&connection),
@@ -570,9 +725,13 @@ async fn admin_page(app: &App, org: &str, new_token: Option<&str>) -> Response {
         let details = match &c.protocol {
             Protocol::Saml(s) => format!(
                 "SAML. SP metadata: <a href=\"{m}\"><code>{m}</code></a>; entity ID: \
-                 <code>{}</code>; ACS URL (HTTP-POST): <code>{}</code>",
+                 <code>{}</code>; ACS URL (HTTP-POST): <code>{}</code>{}",
                 escape_html(&s.sp_entity_id),
                 escape_html(&s.acs_url),
+                s.slo_url.as_ref().map_or_else(String::new, |u| format!(
+                    "; Single Logout URL (Redirect, POST): <code>{}</code>",
+                    escape_html(u)
+                )),
                 m = escape_html(&format!("{}{SSO_PREFIX}/saml/{}/metadata", app.base, c.id)),
             ),
             Protocol::Oidc(o) => format!(

@@ -1,6 +1,7 @@
 //! End to end through the demo's own routes, served in-process on a loopback port: SAML
 //! SP-initiated login with pysaml2 as the IdP (HTTP-Redirect binding), an IdP-initiated
-//! Response refused, OpenID Connect login against the real oidc-provider, and Entra- and
+//! Response refused, "Sign out" with SAML Single Logout answered by pysaml2 (and local for
+//! OIDC), OpenID Connect login against the real oidc-provider, and Entra- and
 //! Okta-shaped SCIM provisioning shown on the admin page. A cookie-keeping HTTP client plays
 //! the browser.
 
@@ -21,6 +22,7 @@ use tokio::sync::oneshot;
 
 const IDP: &str = "https://idp.acme.test/saml";
 const SSO: &str = "https://idp.acme.test/sso";
+const IDP_SLO: &str = "https://idp.acme.test/slo";
 const SCIM_TOKEN: &str = "e2e-acme-scim-token";
 const OIDC_SECRET: &str = "a-client-secret-long-enough-for-hs256-0123456789abcdef0123456789";
 
@@ -69,6 +71,7 @@ name = "Acme pysaml2"
 protocol = "saml"
 idp_entity_id = "{IDP}"
 sso_url = "{SSO}"
+idp_slo_url = "{IDP_SLO}"
 idp_certificate = '''{pem}'''
 attributes = {{ email = "urn:oid:0.9.2342.19200300.100.1.3", given_name = "urn:oid:2.5.4.42", family_name = "urn:oid:2.5.4.4", groups = "urn:oid:1.3.6.1.4.1.5923.1.1.1.1", display_name = "urn:oid:2.16.840.1.113730.3.1.241" }}
 "#,
@@ -262,7 +265,81 @@ async fn saml_sp_initiated_login_through_discovery_shows_the_profile_page() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+
+    // "Sign out": the local session ends and the browser goes to the IdP with a signed
+    // LogoutRequest, which pysaml2 checks against the demo's SP metadata and answers.
+    assert!(page.contains("action=\"/logout\""), "{page}");
+    let metadata = client
+        .get(format!("{}/sso/saml/acme-saml/metadata", demo.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let slo = format!("{}/sso/saml/acme-saml/slo", demo.base);
+    assert!(
+        metadata.contains(&format!("Location=\"{slo}\"")),
+        "{metadata}"
+    );
+    let signed_out = client
+        .post(format!("{}/logout", demo.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    let to_idp = signed_out.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        to_idp.starts_with(&format!("{IDP_SLO}?SAMLRequest=")),
+        "{to_idp}"
+    );
+    let gone = client
+        .get(format!("{}/profile", demo.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::SEE_OTHER);
+    let answer = slo_answer(&demo, &metadata, &to_idp);
+    assert_eq!(answer["name_id"], "bjensen@acme.test");
+    assert_eq!(answer["session_indexes"].as_array().unwrap().len(), 1);
+    let response_url = answer["response_url"].as_str().unwrap();
+    assert!(
+        response_url.starts_with(&format!("{slo}?")),
+        "{response_url}"
+    );
+    let back = client.get(response_url).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    assert_eq!(back.headers()["location"], "/");
     demo.stop().await;
+}
+
+/// pysaml2 (tenant-config's pysaml2_slo.py) answering the demo's LogoutRequest.
+fn slo_answer(demo: &Demo, metadata: &str, request_url: &str) -> Value {
+    let root = pysaml2::workspace_root();
+    let venv = std::env::var_os("GATEHOUSE_VENV")
+        .map_or_else(|| root.join(".venv"), std::path::PathBuf::from);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    let config = json!({
+        "mode": "answer", "key": demo.idp.key_path, "cert": demo.idp.cert_path, "idp": IDP,
+        "idp_slo_url": IDP_SLO, "sp_metadata": metadata, "request_url": request_url,
+        "binding": "redirect",
+    });
+    std::fs::write(&path, config.to_string()).unwrap();
+    let out = std::process::Command::new(venv.join("bin/python"))
+        .arg(root.join("crates/tenant-config/tests/python/pysaml2_slo.py"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pysaml2_slo.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -371,11 +448,27 @@ async fn oidc_login_against_oidc_provider_shows_the_profile_page() {
     // cookie, and states are looked up under the binding, so the replay is refused there.
     let again = client.get(&callback).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::FORBIDDEN);
-    let again_page = again.text().await.unwrap();
+    // The finish cleared the binding cookie, and a state is not looked up without one.
+    let again = again.text().await.unwrap();
     assert!(
-        again_page.contains("<code>login.browser_binding</code>"),
-        "{again_page}"
+        again.contains("<code>login.browser_binding</code>"),
+        "{again}"
     );
+
+    // "Sign out" of an OIDC session is local: back home, and the profile is gone.
+    let signed_out = client
+        .post(format!("{}/logout", demo.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(signed_out.headers()["location"], "/");
+    let gone = client
+        .get(format!("{}/profile", demo.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::SEE_OTHER);
 
     // A second login whose callback parameters arrive as a form POST (the form_post shape)
     // at the same route.
@@ -569,6 +662,13 @@ async fn entra_and_okta_shaped_provisioning_shows_on_the_admin_page_and_token_ro
     assert!(
         admin.contains(&format!(
             "ACS URL (HTTP-POST): <code>{}/sso/saml/acme-saml/acs</code>",
+            demo.base
+        )),
+        "{admin}"
+    );
+    assert!(
+        admin.contains(&format!(
+            "Single Logout URL (Redirect, POST): <code>{}/sso/saml/acme-saml/slo</code>",
             demo.base
         )),
         "{admin}"

@@ -118,6 +118,9 @@ impl Manual {
                 require_encrypted_assertions: false,
                 allow_sha1_insecure: false,
                 sp_key: None,
+                slo_url: None,
+                idp_slo_url: None,
+                idp_slo_binding: Default::default(),
             }),
         };
         // Saved without the URL checks of `Tenants::save_connection`, which refuse the

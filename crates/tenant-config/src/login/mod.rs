@@ -16,8 +16,11 @@
 //! The protocol adapters are the modules `saml` and `oidc`: each is the only place that
 //! touches its protocol crate.
 
+mod logout;
 mod oidc;
 pub mod saml;
+
+pub use logout::{IdpLogout, LogoutFinished, LogoutStart, SamlLogout, SamlMessage};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -160,8 +163,10 @@ impl LoginRequest {
     }
 }
 
-/// The SAML binding the AuthnRequest travels on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// A SAML binding: the one AuthnRequests travel on ([`LoginSettings::saml_binding`]), or
+/// the one of an IdP's single logout URL (`SamlConnection::idp_slo_binding`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum SamlBinding {
     /// HTTP-Redirect (query signature when the connection signs requests).
@@ -252,6 +257,15 @@ pub enum LoginError {
     /// The SAML response failed a check.
     #[error("SAML: {0}")]
     Saml(#[from] saml_sp::SamlError),
+    /// Single Logout is not set up for the connection: `missing` names the setting
+    /// (`idp_slo_url`, `slo_url` or `sp_key`).
+    #[error("connection {connection} has no SAML single logout: {missing} is not set")]
+    LogoutNotConfigured {
+        /// The connection.
+        connection: ConnectionId,
+        /// The missing setting.
+        missing: &'static str,
+    },
     /// The connection requires encrypted assertions and the response's assertion was not
     /// encrypted.
     #[error("SAML: the connection requires an EncryptedAssertion")]
@@ -310,6 +324,7 @@ impl LoginError {
             Self::BrowserBinding => "login.browser_binding".into(),
             Self::MissingParameter(_) => "login.missing_parameter".into(),
             Self::Saml(e) => format!("saml.{}", e.check()),
+            Self::LogoutNotConfigured { .. } => "logout.not_configured".into(),
             Self::AssertionNotEncrypted => "saml.encryption.required".into(),
             Self::Oidc(e) => oidc::reason(e),
             Self::AmbiguousAttribute { .. } => "login.ambiguous_attribute".into(),
@@ -335,6 +350,8 @@ pub(crate) enum StateData {
         /// callback once the browser's own binding has been checked here.
         rp_binding: String,
     },
+    /// An SP-initiated SAML logout awaiting the IdP's LogoutResponse.
+    SamlLogout { request_id: String },
 }
 
 /// Starts and finishes SAML and OIDC logins of the organizations in a tenant store.
@@ -726,7 +743,7 @@ pub(crate) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(random)
 }
 
-fn sha256_hex(value: &str) -> String {
+pub(crate) fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 

@@ -146,7 +146,7 @@ pub(super) async fn finish(
 }
 
 /// The decrypted SP key of a connection, if it has one.
-fn sp_key(
+pub(super) fn sp_key(
     service: &LoginService,
     connection: &Connection,
     saml: &SamlConnection,
