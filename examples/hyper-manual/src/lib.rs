@@ -1,8 +1,8 @@
 //! # gatehouse-hyper-manual
 //!
-//! The SAML sign-in of Gatehouse wired by hand into a plain hyper 1 service, without
-//! `gatehouse-sso-axum`: what a host on another framework writes. Three routes for one SAML
-//! connection held in tenant-config's in-memory store:
+//! The SAML and OpenID Connect sign-in of Gatehouse wired by hand into a plain hyper 1
+//! service, without `gatehouse-sso-axum`: what a host on another framework writes. Three
+//! routes for one SAML connection held in tenant-config's in-memory store:
 //!
 //! - `GET /saml/metadata`: the SP metadata (entity id and ACS URL for the IdP
 //!   administrator), built with `saml_sp::SpMetadata` from the connection;
@@ -12,11 +12,20 @@
 //! - `POST /saml/acs`: the form's `SAMLResponse` and `RelayState` and the cookie go to
 //!   `LoginService::finish_saml`; success shows who signed in, failure the check's name.
 //!
+//!
+//! and, after [`Manual::with_oidc`], two for one OpenID Connect connection:
+//!
+//! - `GET /oidc/login?return_to=/x`: `LoginService::start`, a 303 to the provider's
+//!   authorization endpoint (code flow, PKCE, nonce) and the browser-binding cookie
+//!   (`SameSite=Lax`: the provider redirects back with a top-level GET);
+//! - `GET /oidc/callback`: the query and the cookie go to `LoginService::finish_oidc`.
+//!
 //! ## Limitations
 //!
-//! - One connection, in memory; no session is started (a real host would set its own
-//!   cookie where the page is written).
-//! - No OIDC routes and no home-realm discovery (see `gatehouse-sso-axum` for both).
+//! - One connection per protocol, in memory; no session is started (a real host would set
+//!   its own cookie where the page is written).
+//! - No home-realm discovery, no Single Logout and no `form_post` callback (see
+//!   `gatehouse-sso-axum` for all three).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -31,14 +40,17 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use saml_sp::SpMetadata;
 use tenant_config::{
-    AttributeMapping, BrowserAction, Connection, ConnectionId, Domain, DomainName, EncryptionKey,
-    InMemoryTenantStore, LoginRequest, LoginService, Organization, Protocol, RedirectPolicy,
-    SamlConnection, TenantStore as _, Tenants, TrustedCertificate, Verification,
+    AttributeMapping, BrowserAction, ClaimMapping, Connection, ConnectionId, Domain, DomainName,
+    EncryptionKey, InMemoryTenantStore, LoginRequest, LoginService, OidcConnection, Organization,
+    Protocol, ProviderProfile, RedirectPolicy, SamlConnection, SecretString, TenantStore as _,
+    Tenants, TrustedCertificate, Verification,
 };
 use tokio::net::TcpListener;
 
 /// The binding cookie's name.
 pub const COOKIE_NAME: &str = "manual_saml_login";
+/// The OIDC binding cookie's name.
+pub const OIDC_COOKIE_NAME: &str = "manual_oidc_login";
 const MAX_BODY: usize = 512 * 1024;
 
 /// The IdP this example trusts and the organization's email domain.
@@ -56,10 +68,34 @@ pub struct IdpSettings {
     pub email_attribute: String,
 }
 
-/// The example's state: the login service and the one connection.
+/// The OpenID provider of [`Manual::with_oidc`].
+#[derive(Clone)]
+pub struct OidcSettings {
+    /// The issuer; discovery reads `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// The client id registered at the provider, with `{public_url}/oidc/callback` as its
+    /// redirect URI.
+    pub client_id: String,
+    /// The client secret (`client_secret_basic`).
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for OidcSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The example's state: the login service and its connections.
 pub struct Manual {
     login: LoginService,
+    store: Arc<InMemoryTenantStore>,
+    key: EncryptionKey,
     connection: Connection,
+    oidc: Option<ConnectionId>,
     public_url: String,
 }
 
@@ -130,23 +166,75 @@ impl Manual {
         let login = LoginService::new(
             tenants,
             store.clone(),
-            store,
+            store.clone(),
             RedirectPolicy::relative_only(),
-            key,
-        );
+            key.clone(),
+        )
+        .with_oidc_http(Arc::new(
+            oidc_rp::http::ReqwestHttpClient::new().map_err(other)?,
+        ));
         Ok(Self {
             login,
+            store,
+            key,
             connection,
+            oidc: None,
             public_url,
         })
+    }
+
+    /// Adds an OpenID Connect connection to `provider` for the same organization.
+    pub async fn with_oidc(mut self, provider: &OidcSettings) -> std::io::Result<Self> {
+        let mut connection = Connection {
+            id: ConnectionId::new("manual-oidc").map_err(other)?,
+            organization: self.connection.organization.clone(),
+            name: "OpenID provider".into(),
+            enabled: true,
+            protocol: Protocol::Oidc(OidcConnection {
+                issuer: provider.issuer.clone(),
+                client_id: provider.client_id.clone(),
+                client_secret: None,
+                redirect_uri: format!("{}/oidc/callback", self.public_url),
+                scopes: vec!["openid".into(), "email".into(), "profile".into()],
+                claim_mapping: ClaimMapping::default(),
+                profile: ProviderProfile::Generic,
+                accept_email_verified_as_string: false,
+            }),
+        };
+        // The client secret is stored encrypted, under the connection's own context.
+        let secret = self.key.encrypt(
+            &SecretString::new(provider.client_secret.clone()),
+            &connection.secret_context("oidc.client_secret"),
+        );
+        if let Protocol::Oidc(o) = &mut connection.protocol {
+            o.client_secret = Some(secret);
+        }
+        // Saved without `Tenants::save_connection`'s https check, for a loopback provider.
+        self.store
+            .save_connection(&connection)
+            .await
+            .map_err(other)?;
+        self.oidc = Some(connection.id);
+        Ok(self)
     }
 
     /// Answers one request.
     pub async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
         match (request.method(), request.uri().path()) {
             (&Method::GET, "/saml/metadata") => self.metadata(),
-            (&Method::GET, "/saml/login") => self.start(request.uri().query()).await,
+            (&Method::GET, "/saml/login") => {
+                let id = self.connection.id.clone();
+                self.start(&id, COOKIE_NAME, request.uri().query()).await
+            }
             (&Method::POST, "/saml/acs") => self.acs(request).await,
+            (&Method::GET, "/oidc/login") => match self.oidc.clone() {
+                Some(id) => {
+                    self.start(&id, OIDC_COOKIE_NAME, request.uri().query())
+                        .await
+                }
+                None => text(StatusCode::NOT_FOUND, "text/plain", "no OIDC".into()),
+            },
+            (&Method::GET, "/oidc/callback") => self.callback(&request).await,
             _ => text(StatusCode::NOT_FOUND, "text/plain", "not found".into()),
         }
     }
@@ -178,12 +266,17 @@ impl Manual {
         }
     }
 
-    async fn start(&self, query: Option<&str>) -> Response<Full<Bytes>> {
+    async fn start(
+        &self,
+        connection: &ConnectionId,
+        cookie_name: &str,
+        query: Option<&str>,
+    ) -> Response<Full<Bytes>> {
         let mut request = LoginRequest::default();
         request.return_to = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
             .find(|(k, _)| k == "return_to")
             .map(|(_, v)| v.into_owned());
-        let started = match self.login.start(&self.connection.id, &request).await {
+        let started = match self.login.start(connection, &request).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(reason = %e.reason(), error = %e, "login start failed");
@@ -193,13 +286,15 @@ impl Manual {
         let BrowserAction::Redirect(to) = &started.action else {
             return failure("login.action");
         };
-        let secure = if self.public_url.starts_with("http://") {
-            "SameSite=Lax"
-        } else {
-            "Secure; SameSite=None"
+        // SAML: the IdP's form POST to the ACS is cross-site, so the cookie must be
+        // `SameSite=None` (which needs `Secure`); OIDC: the callback is a top-level GET.
+        let secure = match (self.public_url.starts_with("http://"), cookie_name) {
+            (true, _) => "SameSite=Lax",
+            (false, COOKIE_NAME) => "Secure; SameSite=None",
+            (false, _) => "Secure; SameSite=Lax",
         };
         let cookie = format!(
-            "{COOKIE_NAME}={}; Path=/; Max-Age=600; HttpOnly; {secure}",
+            "{cookie_name}={}; Path=/; Max-Age=600; HttpOnly; {secure}",
             started.browser_binding.expose_secret()
         );
         Response::builder()
@@ -210,16 +305,21 @@ impl Manual {
             .unwrap_or_else(|_| failure("login.response"))
     }
 
+    async fn callback(&self, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+        let Some(id) = &self.oidc else {
+            return text(StatusCode::NOT_FOUND, "text/plain", "no OIDC".into());
+        };
+        let binding = cookie(request, OIDC_COOKIE_NAME);
+        let query = request.uri().query().unwrap_or("");
+        let finished = self
+            .login
+            .finish_oidc(Some(id), query.as_bytes(), binding.as_deref())
+            .await;
+        signed_in(finished)
+    }
+
     async fn acs(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
-        let binding = request
-            .headers()
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|h| h.to_str().ok())
-            .flat_map(|h| h.split(';'))
-            .filter_map(|p| p.trim().split_once('='))
-            .find(|(k, _)| *k == COOKIE_NAME)
-            .map(|(_, v)| v.to_owned());
+        let binding = cookie(&request, COOKIE_NAME);
         let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => return failure("login.body_too_large"),
@@ -236,7 +336,7 @@ impl Manual {
         let Some(saml_response) = saml_response else {
             return failure("login.missing_parameter");
         };
-        match self
+        let finished = self
             .login
             .finish_saml(
                 &self.connection.id,
@@ -244,24 +344,44 @@ impl Manual {
                 relay_state.as_deref(),
                 binding.as_deref(),
             )
-            .await
-        {
-            Ok(done) => {
-                let who = done.profile.email.unwrap_or(done.profile.subject);
-                tracing::info!(connection = %done.profile.connection, "login finished");
-                text(
-                    StatusCode::OK,
-                    "text/plain; charset=utf-8",
-                    format!(
-                        "signed in: {who} (return to {})",
-                        done.return_to.as_deref().unwrap_or("/")
-                    ),
-                )
-            }
-            Err(e) => {
-                tracing::warn!(reason = %e.reason(), error = %e, "login failed");
-                failure(&e.reason())
-            }
+            .await;
+        signed_in(finished)
+    }
+}
+
+/// The value of the request's cookie `name`.
+fn cookie<B>(request: &Request<B>, name: &str) -> Option<String> {
+    request
+        .headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The page of a finished login: who signed in, or the failed check's name.
+fn signed_in(
+    finished: Result<tenant_config::LoginFinished, tenant_config::LoginError>,
+) -> Response<Full<Bytes>> {
+    match finished {
+        Ok(done) => {
+            let who = done.profile.email.unwrap_or(done.profile.subject);
+            tracing::info!(connection = %done.profile.connection, "login finished");
+            text(
+                StatusCode::OK,
+                "text/plain; charset=utf-8",
+                format!(
+                    "signed in: {who} (return to {})",
+                    done.return_to.as_deref().unwrap_or("/")
+                ),
+            )
+        }
+        Err(e) => {
+            tracing::warn!(reason = %e.reason(), error = %e, "login failed");
+            failure(&e.reason())
         }
     }
 }

@@ -1,0 +1,1 @@
+../../../../crates/oidc-rp/tests/peers/oidc_provider.mjs
