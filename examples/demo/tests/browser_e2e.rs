@@ -8,27 +8,24 @@
 //! they would in production. A missing Chromium, `node` or npm package fails the test with
 //! the reason; nothing is skipped. `GATEHOUSE_CHROMIUM` names another Chromium binary.
 
+mod common;
 #[path = "../../../crates/oidc-rp/tests/common/mod.rs"]
 mod oidc_common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use gatehouse_demo::DemoConfig;
+use common::Served;
 use oidc_common::{OpenIdProvider, npm_dir};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 const OIDC_SECRET: &str = "a-client-secret-long-enough-for-hs256-0123456789abcdef0123456789";
 const SCIM_TOKEN: &str = "browser-globex-scim-token";
 
 struct Demo {
-    base: String,
+    served: Served,
     op: OpenIdProvider,
-    _dir: tempfile::TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Demo {
@@ -72,39 +69,14 @@ client_secret = "{OIDC_SECRET}"
             mode = if form_post { "form_post" } else { "query" },
             issuer = op.issuer,
         );
-        let config = DemoConfig::from_toml(&toml).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let store = gatehouse_demo::open_database(&format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("demo.db").display()
-        ))
-        .await
-        .unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(gatehouse_demo::serve_with_shutdown(
-            config,
-            store,
-            listener,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
         Self {
-            base,
+            served: Served::start(listener, base, &toml).await,
             op,
-            _dir: dir,
-            stop: Some(stop),
-            task: Some(task),
         }
     }
 
-    async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap().unwrap();
-        }
+    async fn stop(self) {
+        self.served.stop().await;
     }
 }
 
@@ -217,7 +189,7 @@ async fn kids(issuer: &str) -> Vec<String> {
 
 async fn scim_status(demo: &Demo, token: &str) -> StatusCode {
     reqwest::Client::new()
-        .get(format!("{}/scim/v2/Users", demo.base))
+        .get(format!("{}/scim/v2/Users", demo.served.base))
         .bearer_auth(token)
         .send()
         .await
@@ -231,7 +203,7 @@ async fn chromium_signs_in_at_the_provider_pages_sees_the_profile_and_rotates_th
     let screenshot = artifacts_dir().join("profile.png");
     let _ = std::fs::remove_file(&screenshot);
     let seen = browse(json!({
-        "base": demo.base,
+        "base": demo.served.base,
         "email": "alice@example.com",
         "account": "alice",
         "screenshot": screenshot,
@@ -266,7 +238,7 @@ async fn chromium_signs_in_at_the_provider_pages_sees_the_profile_and_rotates_th
     );
 
     // The profile page as displayed.
-    assert_eq!(seen["profile_url"], format!("{}/profile", demo.base));
+    assert_eq!(seen["profile_url"], format!("{}/profile", demo.served.base));
     assert_eq!(seen["profile_title"], "Your profile");
     assert_eq!(seen["organization"], "globex");
     assert_eq!(seen["connection"], "globex-oidc");
@@ -297,7 +269,7 @@ async fn chromium_signs_in_at_the_provider_pages_sees_the_profile_and_rotates_th
     assert_eq!(seen["token_before_rotation"], 0);
     assert_eq!(
         seen["rotated_url"],
-        format!("{}/admin/globex/scim-token", demo.base)
+        format!("{}/admin/globex/scim-token", demo.served.base)
     );
     let token = seen["new_token"].as_str().unwrap();
     assert!(token.len() > 20, "{token}");
@@ -317,7 +289,7 @@ async fn chromium_finishes_a_form_post_login_with_the_same_site_none_binding_coo
     let demo = Demo::start(true).await;
     let screenshot = artifacts_dir().join("profile-form-post.png");
     let seen = browse(json!({
-        "base": demo.base,
+        "base": demo.served.base,
         "email": "bob@example.com",
         "account": "bob",
         "screenshot": screenshot,
@@ -337,7 +309,7 @@ async fn chromium_finishes_a_form_post_login_with_the_same_site_none_binding_coo
     let callbacks = seen["callbacks"].as_array().unwrap();
     assert_eq!(callbacks.len(), 1, "{seen}");
     assert_eq!(callbacks[0]["method"], "POST");
-    assert_eq!(callbacks[0]["origin"], demo.base);
+    assert_eq!(callbacks[0]["origin"], demo.served.base);
     assert_eq!(callbacks[0]["referrer_origin"], demo.op.issuer);
     assert!(
         callbacks[0]["cookie_names"]
@@ -346,7 +318,7 @@ async fn chromium_finishes_a_form_post_login_with_the_same_site_none_binding_coo
             .contains(&json!("gatehouse_oidc_login")),
         "{seen}"
     );
-    assert_eq!(seen["profile_url"], format!("{}/profile", demo.base));
+    assert_eq!(seen["profile_url"], format!("{}/profile", demo.served.base));
     assert_eq!(seen["organization"], "globex");
     assert_eq!(seen["profile"]["subject"], "bob");
     assert_eq!(seen["profile"]["email"], "bob@example.com");
@@ -366,7 +338,7 @@ async fn chromium_signs_in_again_after_the_provider_rotates_its_signing_keys() {
     let issuer = demo.op.issuer.clone();
     let before = kids(&issuer).await;
     let first = browse(json!({
-        "base": demo.base,
+        "base": demo.served.base,
         "email": "alice@example.com",
         "account": "alice",
         "screenshot": artifacts_dir().join("profile-before-rotation.png"),
@@ -387,14 +359,17 @@ async fn chromium_signs_in_again_after_the_provider_rotates_its_signing_keys() {
     );
 
     let second = browse(json!({
-        "base": demo.base,
+        "base": demo.served.base,
         "email": "bob@example.com",
         "account": "bob",
         "screenshot": artifacts_dir().join("profile-after-rotation.png"),
         "admin_org": null,
     }))
     .await;
-    assert_eq!(second["profile_url"], format!("{}/profile", demo.base));
+    assert_eq!(
+        second["profile_url"],
+        format!("{}/profile", demo.served.base)
+    );
     assert_eq!(second["profile"]["subject"], "bob");
     assert_eq!(second["profile"]["issuer"], issuer);
     demo.stop().await;
