@@ -15,7 +15,7 @@ mod oidc_common;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::Served;
+use common::{Served, provider_kids};
 use oidc_common::{OpenIdProvider, npm_dir};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -171,22 +171,6 @@ fn cookie<'a>(result: &'a Value, name: &str) -> Option<&'a Value> {
         .find(|c| c["name"] == name)
 }
 
-/// The `kid`s of the provider's JWKS.
-async fn kids(issuer: &str) -> Vec<String> {
-    let jwks: Value = reqwest::get(format!("{issuer}/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn scim_status(demo: &Demo, token: &str) -> StatusCode {
     reqwest::Client::new()
         .get(format!("{}/scim/v2/Users", demo.served.base))
@@ -336,7 +320,7 @@ async fn chromium_finishes_a_form_post_login_with_the_same_site_none_binding_coo
 async fn chromium_signs_in_again_after_the_provider_rotates_its_signing_keys() {
     let mut demo = Demo::start(false).await;
     let issuer = demo.op.issuer.clone();
-    let before = kids(&issuer).await;
+    let before = provider_kids(&issuer).await;
     let first = browse(json!({
         "base": demo.served.base,
         "email": "alice@example.com",
@@ -351,7 +335,7 @@ async fn chromium_signs_in_again_after_the_provider_rotates_its_signing_keys() {
     let op = &mut demo.op;
     tokio::task::block_in_place(|| op.restart_with_new_keys());
     assert_eq!(demo.op.issuer, issuer);
-    let after = kids(&issuer).await;
+    let after = provider_kids(&issuer).await;
     assert!(!after.is_empty());
     assert!(
         after.iter().all(|k| !before.contains(k)),

@@ -14,7 +14,7 @@ mod pysaml2;
 mod saml_common;
 
 use base64::Engine as _;
-use common::{Served, browser};
+use common::{Served, browser, provider_kids};
 use oidc_common::{Browser, Landing, OpenIdProvider};
 use reqwest::StatusCode;
 use saml_common::Identity;
@@ -662,22 +662,6 @@ async fn entra_and_okta_shaped_provisioning_shows_on_the_admin_page_and_token_ro
         .unwrap();
     assert!(!again.contains(token));
     demo.stop().await;
-}
-
-/// The `kid`s of the provider's JWKS.
-async fn provider_kids(issuer: &str) -> Vec<String> {
-    let jwks: Value = reqwest::get(format!("{issuer}/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// An OIDC login of `account` through the demo's routes, to the subject the profile page

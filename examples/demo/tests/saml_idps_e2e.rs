@@ -235,6 +235,31 @@ fn attributes() -> Value {
 
 const SSP_MAPPING: &str = r#"attributes = { email = "mail", given_name = "givenName", family_name = "sn", groups = "eduPersonAffiliation", display_name = "displayName" }"#;
 
+/// The connection options of an SP key pair (a fresh one) that requires encrypted
+/// assertions, or none.
+fn sp_keys(encrypted: bool) -> String {
+    if encrypted {
+        let (cert, key) = simplesamlphp::key_pair("gatehouse demo sp");
+        format!(
+            "sp_certificate = '''{cert}'''\nsp_private_key = '''{key}'''\nrequire_encrypted_assertions = true\n"
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// The demo's SP metadata of `connection`, asserting that it offers an encryption key
+/// exactly when `encrypted`.
+async fn sp_metadata(demo: &Served, connection: &str, encrypted: bool) -> String {
+    let response = reqwest::get(demo.url(&format!("/sso/saml/{connection}/metadata")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let metadata = response.text().await.unwrap();
+    assert_eq!(metadata.contains("use=\"encryption\""), encrypted);
+    metadata
+}
+
 /// SimpleSAMLphp and the demo, each configured from the other's metadata. `encrypted`
 /// gives the demo's connection an SP key pair (published in its metadata) and requires
 /// encrypted assertions, and has SimpleSAMLphp encrypt them.
@@ -248,26 +273,14 @@ async fn simplesamlphp_pair(
     assert_eq!(metadata.status(), StatusCode::OK, "{}", idp.server_log());
     let idp_metadata = metadata.text().await.unwrap();
     assert!(idp_metadata.contains("IDPSSODescriptor"), "{idp_metadata}");
-    let sp_keys = if encrypted {
-        let (cert, key) = simplesamlphp::key_pair("gatehouse demo sp");
-        format!(
-            "sp_certificate = '''{cert}'''\nsp_private_key = '''{key}'''\nrequire_encrypted_assertions = true\n"
-        )
-    } else {
-        String::new()
-    };
+    let sp_keys = sp_keys(encrypted);
     let demo = start_demo(binding, |_| {
         format!(
             "id = \"ssp\"\nname = \"Acme SimpleSAMLphp\"\nprotocol = \"saml\"\nidp_metadata = '''{idp_metadata}'''\nallow_idp_initiated = {allow_idp_initiated}\n{sp_keys}{SSP_MAPPING}\n"
         )
     })
     .await;
-    let sp_metadata = reqwest::get(demo.url("/sso/saml/ssp/metadata"))
-        .await
-        .unwrap();
-    assert_eq!(sp_metadata.status(), StatusCode::OK);
-    let sp_metadata = sp_metadata.text().await.unwrap();
-    assert_eq!(sp_metadata.contains("use=\"encryption\""), encrypted);
+    let sp_metadata = sp_metadata(&demo, "ssp", encrypted).await;
     let converted = idp.register_sp(
         &sp_metadata,
         &json!({
@@ -487,27 +500,14 @@ async fn pysaml2_pair(
 ) -> (Pysaml2Idp, Served, String) {
     let idp = Pysaml2Idp::new();
     let idp_metadata = idp.metadata();
-    let sp_keys = if encrypted {
-        let (cert, key) = simplesamlphp::key_pair("gatehouse demo sp");
-        format!(
-            "sp_certificate = '''{cert}'''\nsp_private_key = '''{key}'''\nrequire_encrypted_assertions = true\n"
-        )
-    } else {
-        String::new()
-    };
+    let sp_keys = sp_keys(encrypted);
     let demo = start_demo(binding, |_| {
         format!(
             "id = \"py\"\nname = \"Acme pysaml2\"\nprotocol = \"saml\"\nidp_metadata = '''{idp_metadata}'''\nallow_idp_initiated = {allow_idp_initiated}\n{sp_keys}{PYSAML2_MAPPING}\n"
         )
     })
     .await;
-    let sp_metadata = reqwest::get(demo.url("/sso/saml/py/metadata"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(sp_metadata.contains("use=\"encryption\""), encrypted);
+    let sp_metadata = sp_metadata(&demo, "py", encrypted).await;
     (idp, demo, sp_metadata)
 }
 

@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use gatehouse_demo::DemoConfig;
+use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -65,4 +66,20 @@ pub fn browser() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// The `kid`s of the provider's JWKS.
+pub async fn provider_kids(issuer: &str) -> Vec<String> {
+    let jwks: Value = reqwest::get(format!("{issuer}/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
 }
