@@ -13,9 +13,9 @@ use oidc_common::{Browser, Landing, OpenIdProvider};
 use serde_json::json;
 use tenant_config::events::Event;
 use tenant_config::{
-    BrowserAction, ClaimMapping, Connection, ConnectionId, LoginError, LoginRequest, LoginService,
-    LoginStart, OidcConnection, Protocol, ProviderProfile, RedirectPolicy, SecretString,
-    SsoProtocol,
+    BrowserAction, ClaimMapping, Connection, ConnectionId, LoginError, LoginFinished, LoginRequest,
+    LoginService, LoginStart, OidcConnection, Protocol, ProviderProfile, RedirectPolicy,
+    SecretString, SsoProtocol,
 };
 
 const REDIRECT: &str = "https://app.example.com/oidc/callback";
@@ -87,6 +87,35 @@ async fn authorize(start: &LoginStart) -> String {
         Landing::Redirect(callback) => callback.query().unwrap_or_default().to_owned(),
         Landing::Form(form) => panic!("unexpected form {form:?}"),
     }
+}
+
+/// Starts a login at `conn` with `request` and plays the browser to the callback; returns
+/// the start and the callback's query.
+async fn start_and_authorize(
+    service: &LoginService,
+    conn: &Connection,
+    request: &LoginRequest,
+) -> (LoginStart, String) {
+    let start = service.start(&conn.id, request).await.expect("start");
+    let callback = authorize(&start).await;
+    (start, callback)
+}
+
+/// Finishes the login `start` with the callback parameters `callback` (at `connection`'s
+/// route, if any), in the browser that started it.
+async fn finish_in_browser(
+    service: &LoginService,
+    connection: Option<&ConnectionId>,
+    callback: &str,
+    start: &LoginStart,
+) -> Result<LoginFinished, LoginError> {
+    service
+        .finish_oidc(
+            connection,
+            callback.as_bytes(),
+            Some(start.browser_binding.expose_secret()),
+        )
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,28 +200,15 @@ async fn oidc_logins_need_the_browser_binding_and_an_organization_domain() {
 
     // A state started for one connection is refused at another's callback.
     let other = connection(&fx, &op).await;
-    let start = service
-        .start(&conn.id, &hint("bob", "/"))
-        .await
-        .expect("start");
-    let callback = authorize(&start).await;
-    let err = service
-        .finish_oidc(
-            Some(&other.id),
-            callback.as_bytes(),
-            Some(start.browser_binding.expose_secret()),
-        )
+    let (start, callback) = start_and_authorize(&service, &conn, &hint("bob", "/")).await;
+    let err = finish_in_browser(&service, Some(&other.id), &callback, &start)
         .await
         .unwrap_err();
     assert!(matches!(err, LoginError::StateMismatch { .. }), "{err:?}");
 
     // A callback presented without the starting browser's binding is refused before the
     // code is exchanged.
-    let start = service
-        .start(&conn.id, &hint("bob", "/"))
-        .await
-        .expect("start");
-    let callback = authorize(&start).await;
+    let (_start, callback) = start_and_authorize(&service, &conn, &hint("bob", "/")).await;
     let err = service
         .finish_oidc(Some(&conn.id), callback.as_bytes(), Some("another-browser"))
         .await
@@ -207,17 +223,8 @@ async fn oidc_logins_need_the_browser_binding_and_an_organization_domain() {
     assert!(matches!(err, LoginError::BrowserBinding), "{err:?}");
 
     // bob@example.com is outside the organization's one domain, corp.example.
-    let start = service
-        .start(&conn.id, &hint("bob", "/"))
-        .await
-        .expect("start");
-    let callback = authorize(&start).await;
-    let err = service
-        .finish_oidc(
-            None,
-            callback.as_bytes(),
-            Some(start.browser_binding.expose_secret()),
-        )
+    let (start, callback) = start_and_authorize(&service, &conn, &hint("bob", "/")).await;
+    let err = finish_in_browser(&service, None, &callback, &start)
         .await
         .unwrap_err();
     match &err {
@@ -264,17 +271,9 @@ async fn email_verified_as_a_string_is_read_only_when_the_connection_accepts_it(
 
     // The provider sends `email_verified: "true"` for this account. By default a string is
     // not a boolean: the login fails and names the claim.
-    let start = service
-        .start(&conn.id, &hint("textverified-ann", "/"))
-        .await
-        .expect("start");
-    let callback = authorize(&start).await;
-    let err = service
-        .finish_oidc(
-            Some(&conn.id),
-            callback.as_bytes(),
-            Some(start.browser_binding.expose_secret()),
-        )
+    let (start, callback) =
+        start_and_authorize(&service, &conn, &hint("textverified-ann", "/")).await;
+    let err = finish_in_browser(&service, Some(&conn.id), &callback, &start)
         .await
         .unwrap_err();
     assert_eq!(err.reason(), "oidc.invalid_claim", "{err}");
@@ -285,17 +284,9 @@ async fn email_verified_as_a_string_is_read_only_when_the_connection_accepts_it(
         o.accept_email_verified_as_string = true;
     }
     fx.save_unchecked(&conn).await;
-    let start = service
-        .start(&conn.id, &hint("textverified-ann", "/"))
-        .await
-        .expect("start");
-    let callback = authorize(&start).await;
-    let done = service
-        .finish_oidc(
-            Some(&conn.id),
-            callback.as_bytes(),
-            Some(start.browser_binding.expose_secret()),
-        )
+    let (start, callback) =
+        start_and_authorize(&service, &conn, &hint("textverified-ann", "/")).await;
+    let done = finish_in_browser(&service, Some(&conn.id), &callback, &start)
         .await
         .expect("finish with the option");
     assert_eq!(
@@ -344,12 +335,7 @@ async fn form_post_login_asks_for_form_post_and_finishes_from_the_posted_form() 
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(&form.fields)
         .finish();
-    let done = service
-        .finish_oidc(
-            Some(&conn.id),
-            body.as_bytes(),
-            Some(start.browser_binding.expose_secret()),
-        )
+    let done = finish_in_browser(&service, Some(&conn.id), &body, &start)
         .await
         .expect("finish");
     assert_eq!(done.profile.subject, "carol");

@@ -16,9 +16,9 @@ use saml_common::{Identity, python_script};
 use serde_json::{Value, json};
 use tenant_config::events::Event;
 use tenant_config::{
-    AttributeMapping, BrowserAction, Connection, ConnectionId, LoginError, LoginRequest,
-    LoginService, LoginSettings, LoginStart, Protocol, RedirectPolicy, SamlBinding, SamlConnection,
-    SecretString, SpKeyPair, SsoProtocol, TenantError, TrustedCertificate,
+    AttributeMapping, BrowserAction, Connection, ConnectionId, LoginError, LoginFinished,
+    LoginRequest, LoginService, LoginSettings, LoginStart, Protocol, RedirectPolicy, SamlBinding,
+    SamlConnection, SecretString, SpKeyPair, SsoProtocol, TenantError, TrustedCertificate,
 };
 
 const IDP: &str = "https://idp.example.com/saml";
@@ -145,6 +145,40 @@ fn query_param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// Starts a login at `connection` (no return target) and has pysaml2 answer its
+/// AuthnRequest for `email`; returns the start and the base64 Response.
+async fn start_answered(
+    service: &LoginService,
+    connection: &Connection,
+    idp: &Identity,
+    email: &str,
+) -> (LoginStart, String) {
+    let start = service
+        .start(&connection.id, &LoginRequest::default())
+        .await
+        .unwrap();
+    let (_, response) = pysaml2(idp, Some(redirect_url(&start)), None, email);
+    (start, response)
+}
+
+/// Finishes the login `start` with `response` at `connection`, in the browser that started
+/// it (its state and browser binding).
+async fn finish_in_browser(
+    service: &LoginService,
+    connection: &ConnectionId,
+    response: &str,
+    start: &LoginStart,
+) -> Result<LoginFinished, LoginError> {
+    service
+        .finish_saml(
+            connection,
+            response,
+            Some(&start.state),
+            Some(start.browser_binding.expose_secret()),
+        )
+        .await
+}
+
 async fn setup() -> (Fixture, Identity, Connection, LoginService) {
     let fx = Fixture::new("example.com").await;
     let idp = Identity::rsa(2048, "pysaml2 idp");
@@ -255,27 +289,13 @@ async fn a_response_is_bound_to_its_request_and_assertions_are_not_replayed() {
     let (fx, idp, mut connection, service) = setup().await;
 
     // An answered request's response under a new login: InResponseTo names the old request.
-    let first = service
-        .start(&connection.id, &LoginRequest::default())
-        .await
-        .unwrap();
-    let (_, response) = pysaml2(
-        &idp,
-        Some(redirect_url(&first)),
-        None,
-        "bjensen@example.com",
-    );
+    let (_first, response) =
+        start_answered(&service, &connection, &idp, "bjensen@example.com").await;
     let second = service
         .start(&connection.id, &LoginRequest::default())
         .await
         .unwrap();
-    let err = service
-        .finish_saml(
-            &connection.id,
-            &response,
-            Some(&second.state),
-            Some(second.browser_binding.expose_secret()),
-        )
+    let err = finish_in_browser(&service, &connection.id, &response, &second)
         .await
         .unwrap_err();
     assert_eq!(err.reason(), "saml.profile.unknown_request", "{err}");
@@ -332,23 +352,9 @@ async fn a_response_is_bound_to_its_request_and_assertions_are_not_replayed() {
 #[tokio::test]
 async fn an_email_outside_the_verified_domains_is_refused_by_name() {
     let (fx, idp, connection, service) = setup().await;
-    let start = service
-        .start(&connection.id, &LoginRequest::default())
-        .await
-        .unwrap();
-    let (_, response) = pysaml2(
-        &idp,
-        Some(redirect_url(&start)),
-        None,
-        "mallory@Elsewhere.example",
-    );
-    let err = service
-        .finish_saml(
-            &connection.id,
-            &response,
-            Some(&start.state),
-            Some(start.browser_binding.expose_secret()),
-        )
+    let (start, response) =
+        start_answered(&service, &connection, &idp, "mallory@Elsewhere.example").await;
+    let err = finish_in_browser(&service, &connection.id, &response, &start)
         .await
         .unwrap_err();
     match &err {
@@ -374,23 +380,9 @@ async fn an_email_outside_the_verified_domains_is_refused_by_name() {
     let mut org = fx.org.clone();
     org.enforce_email_domains = false;
     fx.tenants.save_organization(&org).await.unwrap();
-    let start = service
-        .start(&connection.id, &LoginRequest::default())
-        .await
-        .unwrap();
-    let (_, response) = pysaml2(
-        &idp,
-        Some(redirect_url(&start)),
-        None,
-        "mallory@elsewhere.example",
-    );
-    let done = service
-        .finish_saml(
-            &connection.id,
-            &response,
-            Some(&start.state),
-            Some(start.browser_binding.expose_secret()),
-        )
+    let (start, response) =
+        start_answered(&service, &connection, &idp, "mallory@elsewhere.example").await;
+    let done = finish_in_browser(&service, &connection.id, &response, &start)
         .await
         .unwrap();
     assert_eq!(
@@ -431,16 +423,8 @@ async fn redirect_targets_off_the_allow_list_are_refused_at_start() {
 #[tokio::test]
 async fn the_login_finishes_only_in_the_browser_that_started_it() {
     let (_fx, idp, connection, service) = setup().await;
-    let start = service
-        .start(&connection.id, &LoginRequest::default())
-        .await
-        .unwrap();
-    let (_, response) = pysaml2(
-        &idp,
-        Some(redirect_url(&start)),
-        None,
-        "bjensen@example.com",
-    );
+    let (start, response) =
+        start_answered(&service, &connection, &idp, "bjensen@example.com").await;
     let err = service
         .finish_saml(&connection.id, &response, Some(&start.state), None)
         .await
@@ -459,13 +443,7 @@ async fn the_login_finishes_only_in_the_browser_that_started_it() {
         .unwrap_err();
     assert!(matches!(err, LoginError::UnknownState), "{err:?}");
     // ... and the browser that started the login still finishes it.
-    let finished = service
-        .finish_saml(
-            &connection.id,
-            &response,
-            Some(&start.state),
-            Some(start.browser_binding.expose_secret()),
-        )
+    let finished = finish_in_browser(&service, &connection.id, &response, &start)
         .await
         .expect("the starting browser finishes its login");
     assert_eq!(
@@ -483,23 +461,9 @@ async fn a_state_is_refused_at_another_connection() {
         .save_connection(&other, time::OffsetDateTime::now_utc())
         .await
         .unwrap();
-    let start = service
-        .start(&connection.id, &LoginRequest::default())
-        .await
-        .unwrap();
-    let (_, response) = pysaml2(
-        &idp,
-        Some(redirect_url(&start)),
-        None,
-        "bjensen@example.com",
-    );
-    let err = service
-        .finish_saml(
-            &other.id,
-            &response,
-            Some(&start.state),
-            Some(start.browser_binding.expose_secret()),
-        )
+    let (start, response) =
+        start_answered(&service, &connection, &idp, "bjensen@example.com").await;
+    let err = finish_in_browser(&service, &other.id, &response, &start)
         .await
         .unwrap_err();
     assert!(matches!(err, LoginError::StateMismatch { .. }), "{err:?}");
@@ -524,13 +488,7 @@ async fn signed_authn_requests_verify_at_pysaml2() {
     // pysaml2 refuses the request unless its query signature verifies with the SP's
     // certificate.
     let (_, response) = pysaml2(&idp, Some(url), Some(&sp), "bjensen@example.com");
-    let done = service
-        .finish_saml(
-            &connection.id,
-            &response,
-            Some(&start.state),
-            Some(start.browser_binding.expose_secret()),
-        )
+    let done = finish_in_browser(&service, &connection.id, &response, &start)
         .await
         .unwrap();
     assert_eq!(done.profile.subject, "bjensen@example.com");
@@ -542,20 +500,13 @@ async fn round_trip(
     connection: &Connection,
     idp: &Identity,
     overrides: Value,
-) -> Result<tenant_config::LoginFinished, LoginError> {
+) -> Result<LoginFinished, LoginError> {
     let start = service
         .start(&connection.id, &LoginRequest::default())
         .await
         .unwrap();
     let (_, response) = pysaml2_with(idp, Some(redirect_url(&start)), overrides);
-    service
-        .finish_saml(
-            &connection.id,
-            &response,
-            Some(&start.state),
-            Some(start.browser_binding.expose_secret()),
-        )
-        .await
+    finish_in_browser(service, &connection.id, &response, &start).await
 }
 
 fn with_sp_key(fx: &Fixture, connection: &mut Connection, sp: &Identity) {

@@ -8,27 +8,24 @@
 //! they would in production. A missing Chromium, `node` or npm package fails the test with
 //! the reason; nothing is skipped. `GATEHOUSE_CHROMIUM` names another Chromium binary.
 
+mod common;
 #[path = "../../../crates/oidc-rp/tests/common/mod.rs"]
 mod oidc_common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use gatehouse_demo::DemoConfig;
+use common::{Served, provider_kids};
 use oidc_common::{OpenIdProvider, npm_dir};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 const OIDC_SECRET: &str = "a-client-secret-long-enough-for-hs256-0123456789abcdef0123456789";
 const SCIM_TOKEN: &str = "browser-globex-scim-token";
 
 struct Demo {
-    base: String,
+    served: Served,
     op: OpenIdProvider,
-    _dir: tempfile::TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Demo {
@@ -72,39 +69,14 @@ client_secret = "{OIDC_SECRET}"
             mode = if form_post { "form_post" } else { "query" },
             issuer = op.issuer,
         );
-        let config = DemoConfig::from_toml(&toml).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let store = gatehouse_demo::open_database(&format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("demo.db").display()
-        ))
-        .await
-        .unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(gatehouse_demo::serve_with_shutdown(
-            config,
-            store,
-            listener,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
         Self {
-            base,
+            served: Served::start(listener, base, &toml).await,
             op,
-            _dir: dir,
-            stop: Some(stop),
-            task: Some(task),
         }
     }
 
-    async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap().unwrap();
-        }
+    async fn stop(self) {
+        self.served.stop().await;
     }
 }
 
@@ -199,25 +171,9 @@ fn cookie<'a>(result: &'a Value, name: &str) -> Option<&'a Value> {
         .find(|c| c["name"] == name)
 }
 
-/// The `kid`s of the provider's JWKS.
-async fn kids(issuer: &str) -> Vec<String> {
-    let jwks: Value = reqwest::get(format!("{issuer}/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn scim_status(demo: &Demo, token: &str) -> StatusCode {
     reqwest::Client::new()
-        .get(format!("{}/scim/v2/Users", demo.base))
+        .get(format!("{}/scim/v2/Users", demo.served.base))
         .bearer_auth(token)
         .send()
         .await
@@ -231,7 +187,7 @@ async fn chromium_signs_in_at_the_provider_pages_sees_the_profile_and_rotates_th
     let screenshot = artifacts_dir().join("profile.png");
     let _ = std::fs::remove_file(&screenshot);
     let seen = browse(json!({
-        "base": demo.base,
+        "base": demo.served.base,
         "email": "alice@example.com",
         "account": "alice",
         "screenshot": screenshot,
@@ -266,7 +222,7 @@ async fn chromium_signs_in_at_the_provider_pages_sees_the_profile_and_rotates_th
     );
 
     // The profile page as displayed.
-    assert_eq!(seen["profile_url"], format!("{}/profile", demo.base));
+    assert_eq!(seen["profile_url"], format!("{}/profile", demo.served.base));
     assert_eq!(seen["profile_title"], "Your profile");
     assert_eq!(seen["organization"], "globex");
     assert_eq!(seen["connection"], "globex-oidc");
@@ -297,7 +253,7 @@ async fn chromium_signs_in_at_the_provider_pages_sees_the_profile_and_rotates_th
     assert_eq!(seen["token_before_rotation"], 0);
     assert_eq!(
         seen["rotated_url"],
-        format!("{}/admin/globex/scim-token", demo.base)
+        format!("{}/admin/globex/scim-token", demo.served.base)
     );
     let token = seen["new_token"].as_str().unwrap();
     assert!(token.len() > 20, "{token}");
@@ -317,7 +273,7 @@ async fn chromium_finishes_a_form_post_login_with_the_same_site_none_binding_coo
     let demo = Demo::start(true).await;
     let screenshot = artifacts_dir().join("profile-form-post.png");
     let seen = browse(json!({
-        "base": demo.base,
+        "base": demo.served.base,
         "email": "bob@example.com",
         "account": "bob",
         "screenshot": screenshot,
@@ -337,7 +293,7 @@ async fn chromium_finishes_a_form_post_login_with_the_same_site_none_binding_coo
     let callbacks = seen["callbacks"].as_array().unwrap();
     assert_eq!(callbacks.len(), 1, "{seen}");
     assert_eq!(callbacks[0]["method"], "POST");
-    assert_eq!(callbacks[0]["origin"], demo.base);
+    assert_eq!(callbacks[0]["origin"], demo.served.base);
     assert_eq!(callbacks[0]["referrer_origin"], demo.op.issuer);
     assert!(
         callbacks[0]["cookie_names"]
@@ -346,7 +302,7 @@ async fn chromium_finishes_a_form_post_login_with_the_same_site_none_binding_coo
             .contains(&json!("gatehouse_oidc_login")),
         "{seen}"
     );
-    assert_eq!(seen["profile_url"], format!("{}/profile", demo.base));
+    assert_eq!(seen["profile_url"], format!("{}/profile", demo.served.base));
     assert_eq!(seen["organization"], "globex");
     assert_eq!(seen["profile"]["subject"], "bob");
     assert_eq!(seen["profile"]["email"], "bob@example.com");
@@ -364,9 +320,9 @@ async fn chromium_finishes_a_form_post_login_with_the_same_site_none_binding_coo
 async fn chromium_signs_in_again_after_the_provider_rotates_its_signing_keys() {
     let mut demo = Demo::start(false).await;
     let issuer = demo.op.issuer.clone();
-    let before = kids(&issuer).await;
+    let before = provider_kids(&issuer).await;
     let first = browse(json!({
-        "base": demo.base,
+        "base": demo.served.base,
         "email": "alice@example.com",
         "account": "alice",
         "screenshot": artifacts_dir().join("profile-before-rotation.png"),
@@ -379,7 +335,7 @@ async fn chromium_signs_in_again_after_the_provider_rotates_its_signing_keys() {
     let op = &mut demo.op;
     tokio::task::block_in_place(|| op.restart_with_new_keys());
     assert_eq!(demo.op.issuer, issuer);
-    let after = kids(&issuer).await;
+    let after = provider_kids(&issuer).await;
     assert!(!after.is_empty());
     assert!(
         after.iter().all(|k| !before.contains(k)),
@@ -387,14 +343,17 @@ async fn chromium_signs_in_again_after_the_provider_rotates_its_signing_keys() {
     );
 
     let second = browse(json!({
-        "base": demo.base,
+        "base": demo.served.base,
         "email": "bob@example.com",
         "account": "bob",
         "screenshot": artifacts_dir().join("profile-after-rotation.png"),
         "admin_org": null,
     }))
     .await;
-    assert_eq!(second["profile_url"], format!("{}/profile", demo.base));
+    assert_eq!(
+        second["profile_url"],
+        format!("{}/profile", demo.served.base)
+    );
     assert_eq!(second["profile"]["subject"], "bob");
     assert_eq!(second["profile"]["issuer"], issuer);
     demo.stop().await;

@@ -5,6 +5,7 @@
 //! Okta-shaped SCIM provisioning shown on the admin page. A cookie-keeping HTTP client plays
 //! the browser.
 
+mod common;
 #[path = "../../../crates/oidc-rp/tests/common/mod.rs"]
 mod oidc_common;
 #[path = "../../../crates/sso-axum/tests/common/pysaml2.rs"]
@@ -13,12 +14,11 @@ mod pysaml2;
 mod saml_common;
 
 use base64::Engine as _;
-use gatehouse_demo::DemoConfig;
+use common::{Served, browser, provider_kids};
 use oidc_common::{Browser, Landing, OpenIdProvider};
 use reqwest::StatusCode;
 use saml_common::Identity;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 const IDP: &str = "https://idp.acme.test/saml";
 const SSO: &str = "https://idp.acme.test/sso";
@@ -27,12 +27,9 @@ const SCIM_TOKEN: &str = "e2e-acme-scim-token";
 const OIDC_SECRET: &str = "a-client-secret-long-enough-for-hs256-0123456789abcdef0123456789";
 
 struct Demo {
-    base: String,
+    served: Served,
     idp: Identity,
     _op: Option<OpenIdProvider>,
-    _dir: tempfile::TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Demo {
@@ -98,59 +95,26 @@ client_secret = "{OIDC_SECRET}"
                 op.issuer
             ));
         }
-        let config = DemoConfig::from_toml(&toml).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let store = gatehouse_demo::open_database(&format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("demo.db").display()
-        ))
-        .await
-        .unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(gatehouse_demo::serve_with_shutdown(
-            config,
-            store,
-            listener,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
         Self {
-            base,
+            served: Served::start(listener, base, &toml).await,
             idp,
             _op: op,
-            _dir: dir,
-            stop: Some(stop),
-            task: Some(task),
         }
     }
 
-    async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap().unwrap();
-        }
+    async fn stop(self) {
+        self.served.stop().await;
     }
 
     fn idp_config(&self, redirect_url: Option<&str>, email: &str) -> Value {
         json!({
             "key": self.idp.key_path, "cert": self.idp.cert_path, "idp": IDP, "sso_url": SSO,
-            "sp": format!("{}/sso/saml/acme-saml/metadata", self.base),
-            "acs": format!("{}/sso/saml/acme-saml/acs", self.base),
+            "sp": format!("{}/sso/saml/acme-saml/metadata", self.served.base),
+            "acs": format!("{}/sso/saml/acme-saml/acs", self.served.base),
             "sp_cert": null, "redirect_url": redirect_url,
             "name_id": email, "identity": pysaml2::identity(email), "place": "assertion",
         })
     }
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 /// GETs `url` and returns the absolute target of its 303.
@@ -168,7 +132,7 @@ async fn post_acs(
     relay: &str,
 ) -> reqwest::Response {
     client
-        .post(format!("{}/sso/saml/acme-saml/acs", demo.base))
+        .post(format!("{}/sso/saml/acme-saml/acs", demo.served.base))
         .form(&[
             (
                 "SAMLResponse",
@@ -181,6 +145,41 @@ async fn post_acs(
         .unwrap()
 }
 
+/// GETs the demo's profile page with `client`'s cookies.
+async fn get_profile(client: &reqwest::Client, demo: &Demo) -> reqwest::Response {
+    client
+        .get(format!("{}/profile", demo.served.base))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The text of the demo's profile page as `client` sees it.
+async fn profile_text(client: &reqwest::Client, demo: &Demo) -> String {
+    get_profile(client, demo).await.text().await.unwrap()
+}
+
+/// Signs in at the oidc-provider from `authorize`, to the URL it sends the browser back to
+/// (`redirect_uri` with the callback parameters).
+async fn sign_in_at_provider(authorize: &str, redirect_uri: &str) -> url::Url {
+    match Browser::new().navigate(authorize, redirect_uri).await {
+        Landing::Redirect(url) => url,
+        Landing::Form(form) => panic!("unexpected form {form:?}"),
+    }
+}
+
+/// GETs the OIDC `callback` and asserts that it finishes the login with a 303 to `/profile`.
+async fn finish_at_profile(client: &reqwest::Client, callback: &str) {
+    let done = client.get(callback).send().await.unwrap();
+    assert_eq!(
+        done.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        done.text().await.unwrap()
+    );
+    assert_eq!(done.headers()["location"], "/profile");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saml_sp_initiated_login_through_discovery_shows_the_profile_page() {
     let demo = Demo::start(false).await;
@@ -189,7 +188,7 @@ async fn saml_sp_initiated_login_through_discovery_shows_the_profile_page() {
         &client,
         &format!(
             "{}/sso/login?email=bjensen%40acme.test&return_to=%2Fprofile",
-            demo.base
+            demo.served.base
         ),
     )
     .await;
@@ -197,7 +196,7 @@ async fn saml_sp_initiated_login_through_discovery_shows_the_profile_page() {
         login,
         format!(
             "{}/sso/saml/acme-saml/login?return_to=%2Fprofile",
-            demo.base
+            demo.served.base
         )
     );
     let idp_url = follow(&client, &login).await;
@@ -218,11 +217,7 @@ async fn saml_sp_initiated_login_through_discovery_shows_the_profile_page() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/profile");
 
-    let page = client
-        .get(format!("{}/profile", demo.base))
-        .send()
-        .await
-        .unwrap();
+    let page = get_profile(&client, &demo).await;
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
     assert!(
@@ -259,31 +254,27 @@ async fn saml_sp_initiated_login_through_discovery_shows_the_profile_page() {
     assert!(page.contains("&quot;staff&quot;"), "{page}");
 
     // Without the session cookie there is no profile.
-    let anonymous = browser()
-        .get(format!("{}/profile", demo.base))
-        .send()
-        .await
-        .unwrap();
+    let anonymous = get_profile(&browser(), &demo).await;
     assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
 
     // "Sign out": the local session ends and the browser goes to the IdP with a signed
     // LogoutRequest, which pysaml2 checks against the demo's SP metadata and answers.
     assert!(page.contains("action=\"/logout\""), "{page}");
     let metadata = client
-        .get(format!("{}/sso/saml/acme-saml/metadata", demo.base))
+        .get(format!("{}/sso/saml/acme-saml/metadata", demo.served.base))
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    let slo = format!("{}/sso/saml/acme-saml/slo", demo.base);
+    let slo = format!("{}/sso/saml/acme-saml/slo", demo.served.base);
     assert!(
         metadata.contains(&format!("Location=\"{slo}\"")),
         "{metadata}"
     );
     let signed_out = client
-        .post(format!("{}/logout", demo.base))
+        .post(format!("{}/logout", demo.served.base))
         .send()
         .await
         .unwrap();
@@ -296,11 +287,7 @@ async fn saml_sp_initiated_login_through_discovery_shows_the_profile_page() {
         to_idp.starts_with(&format!("{IDP_SLO}?SAMLRequest=")),
         "{to_idp}"
     );
-    let gone = client
-        .get(format!("{}/profile", demo.base))
-        .send()
-        .await
-        .unwrap();
+    let gone = get_profile(&client, &demo).await;
     assert_eq!(gone.status(), StatusCode::SEE_OTHER);
     let answer = slo_answer(&demo, &metadata, &to_idp);
     assert_eq!(answer["name_id"], "bjensen@acme.test");
@@ -357,11 +344,7 @@ async fn idp_initiated_saml_response_is_refused_with_a_reason_page() {
     let page = response.text().await.unwrap();
     assert!(page.contains("<code>login.unknown_state</code>"), "{page}");
     assert!(page.contains(&correlation), "{page}");
-    let profile = client
-        .get(format!("{}/profile", demo.base))
-        .send()
-        .await
-        .unwrap();
+    let profile = get_profile(&client, &demo).await;
     assert_eq!(profile.status(), StatusCode::SEE_OTHER);
     demo.stop().await;
 }
@@ -373,18 +356,18 @@ async fn oidc_login_against_oidc_provider_shows_the_profile_page() {
     // Discovery leads example.com to the OIDC connection.
     let login = follow(
         &client,
-        &format!("{}/sso/login?email=alice%40example.com", demo.base),
+        &format!("{}/sso/login?email=alice%40example.com", demo.served.base),
     )
     .await;
     assert!(
-        login.starts_with(&format!("{}/sso/oidc/globex-oidc/login?", demo.base)),
+        login.starts_with(&format!("{}/sso/oidc/globex-oidc/login?", demo.served.base)),
         "{login}"
     );
     // The provider signs in the account named by login_hint.
     let start = client
         .get(format!(
             "{}/sso/oidc/globex-oidc/login?login_hint=alice&return_to=%2Fprofile",
-            demo.base
+            demo.served.base
         ))
         .send()
         .await
@@ -401,27 +384,12 @@ async fn oidc_login_against_oidc_provider_shows_the_profile_page() {
     assert!(!set_cookie.contains("Secure"), "{set_cookie}");
     let authorize = start.headers()["location"].to_str().unwrap().to_owned();
     assert!(authorize.starts_with(&demo_issuer(&demo)), "{authorize}");
-    let redirect_uri = format!("{}/sso/oidc/globex-oidc/callback", demo.base);
-    let callback = match Browser::new().navigate(&authorize, &redirect_uri).await {
-        Landing::Redirect(url) => url.to_string(),
-        Landing::Form(form) => panic!("unexpected form {form:?}"),
-    };
-    let done = client.get(&callback).send().await.unwrap();
-    assert_eq!(
-        done.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        done.text().await.unwrap()
-    );
-    assert_eq!(done.headers()["location"], "/profile");
-    let page = client
-        .get(format!("{}/profile", demo.base))
-        .send()
+    let redirect_uri = format!("{}/sso/oidc/globex-oidc/callback", demo.served.base);
+    let callback = sign_in_at_provider(&authorize, &redirect_uri)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .to_string();
+    finish_at_profile(&client, &callback).await;
+    let page = profile_text(&client, &demo).await;
     assert!(
         page.contains("(<code id=\"organization\">globex</code>)"),
         "{page}"
@@ -457,17 +425,13 @@ async fn oidc_login_against_oidc_provider_shows_the_profile_page() {
 
     // "Sign out" of an OIDC session is local: back home, and the profile is gone.
     let signed_out = client
-        .post(format!("{}/logout", demo.base))
+        .post(format!("{}/logout", demo.served.base))
         .send()
         .await
         .unwrap();
     assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
     assert_eq!(signed_out.headers()["location"], "/");
-    let gone = client
-        .get(format!("{}/profile", demo.base))
-        .send()
-        .await
-        .unwrap();
+    let gone = get_profile(&client, &demo).await;
     assert_eq!(gone.status(), StatusCode::SEE_OTHER);
 
     // A second login whose callback parameters arrive as a form POST (the form_post shape)
@@ -476,14 +440,11 @@ async fn oidc_login_against_oidc_provider_shows_the_profile_page() {
         &client,
         &format!(
             "{}/sso/oidc/globex-oidc/login?login_hint=bob&return_to=%2Fprofile",
-            demo.base
+            demo.served.base
         ),
     )
     .await;
-    let callback = match Browser::new().navigate(&authorize, &redirect_uri).await {
-        Landing::Redirect(url) => url,
-        Landing::Form(form) => panic!("unexpected form {form:?}"),
-    };
+    let callback = sign_in_at_provider(&authorize, &redirect_uri).await;
     let done = client
         .post(&redirect_uri)
         .header("content-type", "application/x-www-form-urlencoded")
@@ -492,14 +453,7 @@ async fn oidc_login_against_oidc_provider_shows_the_profile_page() {
         .await
         .unwrap();
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
-    let page = client
-        .get(format!("{}/profile", demo.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = profile_text(&client, &demo).await;
     assert!(
         page.contains("&quot;email&quot;: &quot;bob@example.com&quot;"),
         "{page}"
@@ -523,7 +477,7 @@ async fn scim(
     body: Option<Value>,
 ) -> (StatusCode, Value) {
     let mut request = client
-        .request(method, format!("{}/scim/v2{path}", demo.base))
+        .request(method, format!("{}/scim/v2{path}", demo.served.base))
         .bearer_auth(token)
         .header("content-type", "application/scim+json");
     if let Some(b) = body {
@@ -633,7 +587,7 @@ async fn entra_and_okta_shaped_provisioning_shows_on_the_admin_page_and_token_ro
     assert_eq!(deactivated["active"], false);
 
     let admin = client
-        .get(format!("{}/admin/acme", demo.base))
+        .get(format!("{}/admin/acme", demo.served.base))
         .send()
         .await
         .unwrap();
@@ -655,28 +609,28 @@ async fn entra_and_okta_shaped_provisioning_shows_on_the_admin_page_and_token_ro
     assert!(
         admin.contains(&format!(
             "entity ID: <code>{}/sso/saml/acme-saml/metadata</code>",
-            demo.base
+            demo.served.base
         )),
         "{admin}"
     );
     assert!(
         admin.contains(&format!(
             "ACS URL (HTTP-POST): <code>{}/sso/saml/acme-saml/acs</code>",
-            demo.base
+            demo.served.base
         )),
         "{admin}"
     );
     assert!(
         admin.contains(&format!(
             "Single Logout URL (Redirect, POST): <code>{}/sso/saml/acme-saml/slo</code>",
-            demo.base
+            demo.served.base
         )),
         "{admin}"
     );
     assert!(
         admin.contains(&format!(
             "SCIM base URL: <code>{}/scim/v2</code>",
-            demo.base
+            demo.served.base
         )),
         "{admin}"
     );
@@ -684,7 +638,7 @@ async fn entra_and_okta_shaped_provisioning_shows_on_the_admin_page_and_token_ro
 
     // Rotation: the new token is shown once and works; the old one stops working.
     let rotated = client
-        .post(format!("{}/admin/acme/scim-token", demo.base))
+        .post(format!("{}/admin/acme/scim-token", demo.served.base))
         .send()
         .await
         .unwrap();
@@ -699,7 +653,7 @@ async fn entra_and_okta_shaped_provisioning_shows_on_the_admin_page_and_token_ro
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["totalResults"], 2);
     let again = client
-        .get(format!("{}/admin/acme", demo.base))
+        .get(format!("{}/admin/acme", demo.served.base))
         .send()
         .await
         .unwrap()
@@ -710,22 +664,6 @@ async fn entra_and_okta_shaped_provisioning_shows_on_the_admin_page_and_token_ro
     demo.stop().await;
 }
 
-/// The `kid`s of the provider's JWKS.
-async fn provider_kids(issuer: &str) -> Vec<String> {
-    let jwks: Value = reqwest::get(format!("{issuer}/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// An OIDC login of `account` through the demo's routes, to the subject the profile page
 /// shows.
 async fn oidc_login(demo: &Demo, account: &str) -> String {
@@ -734,32 +672,16 @@ async fn oidc_login(demo: &Demo, account: &str) -> String {
         &client,
         &format!(
             "{}/sso/oidc/globex-oidc/login?login_hint={account}&return_to=%2Fprofile",
-            demo.base
+            demo.served.base
         ),
     )
     .await;
-    let redirect_uri = format!("{}/sso/oidc/globex-oidc/callback", demo.base);
-    let callback = match Browser::new().navigate(&authorize, &redirect_uri).await {
-        Landing::Redirect(url) => url.to_string(),
-        Landing::Form(form) => panic!("unexpected form {form:?}"),
-    };
-    let done = client.get(&callback).send().await.unwrap();
-    let status = done.status();
-    assert_eq!(
-        status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        done.text().await.unwrap()
-    );
-    assert_eq!(done.headers()["location"], "/profile");
-    let page = client
-        .get(format!("{}/profile", demo.base))
-        .send()
+    let redirect_uri = format!("{}/sso/oidc/globex-oidc/callback", demo.served.base);
+    let callback = sign_in_at_provider(&authorize, &redirect_uri)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .to_string();
+    finish_at_profile(&client, &callback).await;
+    let page = profile_text(&client, demo).await;
     let marker = "&quot;subject&quot;: &quot;";
     let start = page.find(marker).unwrap_or_else(|| panic!("{page}")) + marker.len();
     page[start..start + page[start..].find('&').unwrap()].to_owned()

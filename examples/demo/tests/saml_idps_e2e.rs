@@ -7,36 +7,28 @@
 //! encrypted assertions, a Response altered after signing, and IdP-initiated logins allowed
 //! and refused. A missing peer (PHP, SimpleSAMLphp, the venv) fails the test.
 
+mod common;
 #[path = "../../../crates/sso-axum/tests/common/pysaml2.rs"]
 mod pysaml2;
 #[path = "peers/simplesamlphp.rs"]
 mod simplesamlphp;
 
 use base64::Engine as _;
-use gatehouse_demo::DemoConfig;
+use common::{Served, browser};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use simplesamlphp::SimpleSamlPhp;
-use tokio::sync::oneshot;
 
 const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 
-/// The demo served in-process on a loopback port.
-struct Demo {
-    base: String,
-    _dir: tempfile::TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
-
-impl Demo {
-    /// Binds the port first, so that `connection` (a TOML connection table of the `acme`
-    /// organization, given the demo's base URL) can name the demo's own URLs.
-    async fn start(binding: &str, connection: impl FnOnce(&str) -> String) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let toml = format!(
-            r#"
+/// The demo served in-process on a loopback port. Binds the port first, so that `connection`
+/// (a TOML connection table of the `acme` organization, given the demo's base URL) can name
+/// the demo's own URLs.
+async fn start_demo(binding: &str, connection: impl FnOnce(&str) -> String) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let toml = format!(
+        r#"
 saml_binding = "{binding}"
 [[organizations]]
 id = "acme"
@@ -48,53 +40,9 @@ token = "e2e-acme-scim-token"
 [[organizations.connections]]
 {}
 "#,
-            connection(&base)
-        );
-        let config = DemoConfig::from_toml(&toml).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let store = gatehouse_demo::open_database(&format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("demo.db").display()
-        ))
-        .await
-        .unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(gatehouse_demo::serve_with_shutdown(
-            config,
-            store,
-            listener,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        Self {
-            base,
-            _dir: dir,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap().unwrap();
-        }
-    }
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+        connection(&base)
+    );
+    Served::start(listener, base, &toml).await
 }
 
 /// Undoes the HTML escaping of an attribute value.
@@ -227,9 +175,34 @@ fn response_xml(form: &Form) -> String {
     .unwrap()
 }
 
+/// Asserts that `done` finished a login with a 303 to `/profile`.
+async fn assert_sent_to_profile(done: reqwest::Response) {
+    assert_eq!(
+        done.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        done.text().await.unwrap()
+    );
+    assert_eq!(done.headers()["location"], "/profile");
+}
+
+/// Asserts that `done` is the 403 page naming `reason`, and that `client` got no session.
+async fn assert_refused(
+    client: &reqwest::Client,
+    demo: &Served,
+    done: reqwest::Response,
+    reason: &str,
+) {
+    assert_eq!(done.status(), StatusCode::FORBIDDEN);
+    let page = done.text().await.unwrap();
+    assert!(page.contains(&format!("<code>{reason}</code>")), "{page}");
+    let profile = client.get(demo.url("/profile")).send().await.unwrap();
+    assert_eq!(profile.status(), StatusCode::SEE_OTHER);
+}
+
 /// The profile page after a finished login, with the organization, the connection, the
 /// issuer and the user checked.
-async fn assert_profile(client: &reqwest::Client, demo: &Demo, connection: &str, issuer: &str) {
+async fn assert_profile(client: &reqwest::Client, demo: &Served, connection: &str, issuer: &str) {
     let page = client.get(demo.url("/profile")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
@@ -262,6 +235,31 @@ fn attributes() -> Value {
 
 const SSP_MAPPING: &str = r#"attributes = { email = "mail", given_name = "givenName", family_name = "sn", groups = "eduPersonAffiliation", display_name = "displayName" }"#;
 
+/// The connection options of an SP key pair (a fresh one) that requires encrypted
+/// assertions, or none.
+fn sp_keys(encrypted: bool) -> String {
+    if encrypted {
+        let (cert, key) = simplesamlphp::key_pair("gatehouse demo sp");
+        format!(
+            "sp_certificate = '''{cert}'''\nsp_private_key = '''{key}'''\nrequire_encrypted_assertions = true\n"
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// The demo's SP metadata of `connection`, asserting that it offers an encryption key
+/// exactly when `encrypted`.
+async fn sp_metadata(demo: &Served, connection: &str, encrypted: bool) -> String {
+    let response = reqwest::get(demo.url(&format!("/sso/saml/{connection}/metadata")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let metadata = response.text().await.unwrap();
+    assert_eq!(metadata.contains("use=\"encryption\""), encrypted);
+    metadata
+}
+
 /// SimpleSAMLphp and the demo, each configured from the other's metadata. `encrypted`
 /// gives the demo's connection an SP key pair (published in its metadata) and requires
 /// encrypted assertions, and has SimpleSAMLphp encrypt them.
@@ -269,32 +267,20 @@ async fn simplesamlphp_pair(
     binding: &str,
     encrypted: bool,
     allow_idp_initiated: bool,
-) -> (SimpleSamlPhp, Demo, String) {
+) -> (SimpleSamlPhp, Served, String) {
     let idp = SimpleSamlPhp::start(&attributes());
     let metadata = reqwest::get(idp.entity_id()).await.unwrap();
     assert_eq!(metadata.status(), StatusCode::OK, "{}", idp.server_log());
     let idp_metadata = metadata.text().await.unwrap();
     assert!(idp_metadata.contains("IDPSSODescriptor"), "{idp_metadata}");
-    let sp_keys = if encrypted {
-        let (cert, key) = simplesamlphp::key_pair("gatehouse demo sp");
-        format!(
-            "sp_certificate = '''{cert}'''\nsp_private_key = '''{key}'''\nrequire_encrypted_assertions = true\n"
-        )
-    } else {
-        String::new()
-    };
-    let demo = Demo::start(binding, |_| {
+    let sp_keys = sp_keys(encrypted);
+    let demo = start_demo(binding, |_| {
         format!(
             "id = \"ssp\"\nname = \"Acme SimpleSAMLphp\"\nprotocol = \"saml\"\nidp_metadata = '''{idp_metadata}'''\nallow_idp_initiated = {allow_idp_initiated}\n{sp_keys}{SSP_MAPPING}\n"
         )
     })
     .await;
-    let sp_metadata = reqwest::get(demo.url("/sso/saml/ssp/metadata"))
-        .await
-        .unwrap();
-    assert_eq!(sp_metadata.status(), StatusCode::OK);
-    let sp_metadata = sp_metadata.text().await.unwrap();
-    assert_eq!(sp_metadata.contains("use=\"encryption\""), encrypted);
+    let sp_metadata = sp_metadata(&demo, "ssp", encrypted).await;
     let converted = idp.register_sp(
         &sp_metadata,
         &json!({
@@ -324,7 +310,7 @@ async fn simplesamlphp_pair(
 async fn simplesamlphp_sp_initiated(
     client: &reqwest::Client,
     idp: &SimpleSamlPhp,
-    demo: &Demo,
+    demo: &Served,
     binding: &str,
 ) -> String {
     let start = client
@@ -356,13 +342,7 @@ async fn simplesamlphp_sp_initiated(
     let xml = response_xml(&answer);
     assert!(xml.contains("InResponseTo=\""), "{xml}");
     let done = post_form(client, &answer).await;
-    assert_eq!(
-        done.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        done.text().await.unwrap()
-    );
-    assert_eq!(done.headers()["location"], "/profile");
+    assert_sent_to_profile(done).await;
     xml
 }
 
@@ -415,13 +395,7 @@ async fn simplesamlphp_idp_initiated_login_accepted_when_allowed() {
     let (idp, demo, sp_entity) = simplesamlphp_pair("redirect", false, true).await;
     let client = browser();
     let done = simplesamlphp_idp_initiated(&client, &idp, &sp_entity).await;
-    assert_eq!(
-        done.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        done.text().await.unwrap()
-    );
-    assert_eq!(done.headers()["location"], "/profile");
+    assert_sent_to_profile(done).await;
     assert_profile(&client, &demo, "ssp", &idp.entity_id()).await;
     demo.stop().await;
 }
@@ -431,16 +405,9 @@ async fn simplesamlphp_idp_initiated_login_refused_when_not_allowed() {
     let (idp, demo, sp_entity) = simplesamlphp_pair("redirect", false, false).await;
     let client = browser();
     let done = simplesamlphp_idp_initiated(&client, &idp, &sp_entity).await;
-    assert_eq!(done.status(), StatusCode::FORBIDDEN);
-    let page = done.text().await.unwrap();
     // No login was started in this browser: the RelayState is no state of ours, and the
     // connection does not take it as an IdP's.
-    assert!(
-        page.contains("<code>login.browser_binding</code>"),
-        "{page}"
-    );
-    let profile = client.get(demo.url("/profile")).send().await.unwrap();
-    assert_eq!(profile.status(), StatusCode::SEE_OTHER);
+    assert_refused(&client, &demo, done, "login.browser_binding").await;
     demo.stop().await;
 }
 
@@ -506,7 +473,7 @@ impl Pysaml2Idp {
 
 async fn post_acs(
     client: &reqwest::Client,
-    demo: &Demo,
+    demo: &Served,
     xml: &str,
     relay: &str,
 ) -> reqwest::Response {
@@ -530,30 +497,17 @@ async fn pysaml2_pair(
     binding: &str,
     encrypted: bool,
     allow_idp_initiated: bool,
-) -> (Pysaml2Idp, Demo, String) {
+) -> (Pysaml2Idp, Served, String) {
     let idp = Pysaml2Idp::new();
     let idp_metadata = idp.metadata();
-    let sp_keys = if encrypted {
-        let (cert, key) = simplesamlphp::key_pair("gatehouse demo sp");
-        format!(
-            "sp_certificate = '''{cert}'''\nsp_private_key = '''{key}'''\nrequire_encrypted_assertions = true\n"
-        )
-    } else {
-        String::new()
-    };
-    let demo = Demo::start(binding, |_| {
+    let sp_keys = sp_keys(encrypted);
+    let demo = start_demo(binding, |_| {
         format!(
             "id = \"py\"\nname = \"Acme pysaml2\"\nprotocol = \"saml\"\nidp_metadata = '''{idp_metadata}'''\nallow_idp_initiated = {allow_idp_initiated}\n{sp_keys}{PYSAML2_MAPPING}\n"
         )
     })
     .await;
-    let sp_metadata = reqwest::get(demo.url("/sso/saml/py/metadata"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(sp_metadata.contains("use=\"encryption\""), encrypted);
+    let sp_metadata = sp_metadata(&demo, "py", encrypted).await;
     (idp, demo, sp_metadata)
 }
 
@@ -587,13 +541,7 @@ async fn pysaml2_post_binding_encrypted_assertion_from_exchanged_metadata() {
     assert!(xml.contains("EncryptedAssertion"), "{xml}");
     assert!(!xml.contains(":Assertion "), "{xml}");
     let done = post_acs(&client, &demo, xml, &relay).await;
-    assert_eq!(
-        done.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        done.text().await.unwrap()
-    );
-    assert_eq!(done.headers()["location"], "/profile");
+    assert_sent_to_profile(done).await;
     assert_profile(&client, &demo, "py", PYSAML2_IDP).await;
     demo.stop().await;
 }
@@ -625,14 +573,7 @@ async fn pysaml2_unencrypted_assertion_refused_when_encryption_is_required() {
     let answer = pysaml2::pysaml2(&config);
     assert!(!answer.response_xml.contains("EncryptedAssertion"));
     let done = post_acs(&client, &demo, &answer.response_xml, &relay).await;
-    assert_eq!(done.status(), StatusCode::FORBIDDEN);
-    let page = done.text().await.unwrap();
-    assert!(
-        page.contains("<code>saml.encryption.required</code>"),
-        "{page}"
-    );
-    let profile = client.get(demo.url("/profile")).send().await.unwrap();
-    assert_eq!(profile.status(), StatusCode::SEE_OTHER);
+    assert_refused(&client, &demo, done, "saml.encryption.required").await;
     demo.stop().await;
 }
 
@@ -648,13 +589,7 @@ async fn pysaml2_idp_initiated_login_accepted_when_allowed() {
     assert!(answer.request_id.is_none());
     assert!(!answer.response_xml.contains("InResponseTo"));
     let done = post_acs(&client, &demo, &answer.response_xml, "/profile").await;
-    assert_eq!(
-        done.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        done.text().await.unwrap()
-    );
-    assert_eq!(done.headers()["location"], "/profile");
+    assert_sent_to_profile(done).await;
     assert_profile(&client, &demo, "py", PYSAML2_IDP).await;
     demo.stop().await;
 }
@@ -680,13 +615,6 @@ async fn simplesamlphp_response_altered_after_signing_is_refused() {
         }
     }
     let done = post_form(&client, &answer).await;
-    assert_eq!(done.status(), StatusCode::FORBIDDEN);
-    let page = done.text().await.unwrap();
-    assert!(
-        page.contains("<code>saml.signature.digest</code>"),
-        "{page}"
-    );
-    let profile = client.get(demo.url("/profile")).send().await.unwrap();
-    assert_eq!(profile.status(), StatusCode::SEE_OTHER);
+    assert_refused(&client, &demo, done, "saml.signature.digest").await;
     demo.stop().await;
 }

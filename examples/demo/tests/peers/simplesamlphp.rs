@@ -6,18 +6,15 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+#[path = "../../../../crates/saml-sp/tests/common/mod.rs"]
+mod saml_common;
+
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use openssl::asn1::Asn1Time;
-use openssl::bn::{BigNum, MsbOption};
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::rsa::Rsa;
-use openssl::x509::{X509, X509NameBuilder};
 use serde_json::Value;
 
 /// Where Debian installs SimpleSAMLphp.
@@ -39,34 +36,13 @@ fn php() -> &'static str {
     "/usr/bin/php"
 }
 
-/// A self-signed RSA certificate and its key, both PEM.
+/// A self-signed RSA certificate and its key, both PEM (made by the saml-sp tests'
+/// [`Identity`](saml_common::Identity)).
 pub fn key_pair(common_name: &str) -> (String, String) {
-    let rsa = Rsa::generate(2048).unwrap();
-    let key = PKey::from_rsa(rsa).unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_text("CN", common_name).unwrap();
-    let name = name.build();
-    let mut builder = X509::builder().unwrap();
-    builder.set_version(2).unwrap();
-    let mut serial = BigNum::new().unwrap();
-    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
-    builder
-        .set_serial_number(&serial.to_asn1_integer().unwrap())
-        .unwrap();
-    builder.set_subject_name(&name).unwrap();
-    builder.set_issuer_name(&name).unwrap();
-    builder.set_pubkey(&key).unwrap();
-    builder
-        .set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    builder
-        .set_not_after(&Asn1Time::days_from_now(30).unwrap())
-        .unwrap();
-    builder.sign(&key, MessageDigest::sha256()).unwrap();
-    let cert = builder.build();
+    let identity = saml_common::Identity::rsa(2048, common_name);
     (
-        String::from_utf8(cert.to_pem().unwrap()).unwrap(),
-        String::from_utf8(key.private_key_to_pem_pkcs8().unwrap()).unwrap(),
+        identity.cert_pem(),
+        String::from_utf8(identity.key.private_key_to_pem_pkcs8().unwrap()).unwrap(),
     )
 }
 

@@ -1,0 +1,85 @@
+//! The demo served in-process on a loopback port, shared by the demo's end-to-end tests.
+#![allow(dead_code, unreachable_pub)]
+
+use gatehouse_demo::DemoConfig;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// A running demo: its base URL, its SQLite database in a temporary directory, and the
+/// server task with the sender that stops it.
+pub struct Served {
+    pub base: String,
+    _dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Served {
+    /// Serves the demo configured by `toml` on `listener` (bound by the caller, so that the
+    /// configuration can name the demo's own URLs), reached at `base`.
+    pub async fn start(listener: TcpListener, base: String, toml: &str) -> Self {
+        let config = DemoConfig::from_toml(toml).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = gatehouse_demo::open_database(&format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("demo.db").display()
+        ))
+        .await
+        .unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(gatehouse_demo::serve_with_shutdown(
+            config,
+            store,
+            listener,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            base,
+            _dir: dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server and asserts that it shut down without an error.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// A cookie-keeping client that does not follow redirects: the tests follow them.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The `kid`s of the provider's JWKS.
+pub async fn provider_kids(issuer: &str) -> Vec<String> {
+    let jwks: Value = reqwest::get(format!("{issuer}/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
