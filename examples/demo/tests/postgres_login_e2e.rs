@@ -364,7 +364,9 @@ async fn saml_and_oidc_logins_on_postgres_and_provisioning_survives_a_restart() 
         let probe = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
-        probe.local_addr().unwrap_or_else(|e| panic!("address: {e}"))
+        probe
+            .local_addr()
+            .unwrap_or_else(|e| panic!("address: {e}"))
     };
     let idp = Identity::rsa(2048, "pysaml2 idp");
     let op = OpenIdProvider::start(
