@@ -70,6 +70,53 @@
 //!   correlation id (the host's [`CorrelationId`] request extension when present, else a
 //!   new one; also returned in the `x-correlation-id` header), never the token.
 //!
+//! ## Security checks
+//!
+//! The protocol checks themselves (signatures, audiences, issuers, lifetimes, replay,
+//! state and nonce) are `saml-sp`'s and `oidc-rp`'s, run through tenant-config's
+//! `LoginService`; this crate adds the browser and HTTP side:
+//!
+//! - **Browser binding.** Starting a login sets a binding cookie ([`SAML_BINDING_COOKIE`],
+//!   [`OIDC_BINDING_COOKIE`]) holding the login's random browser binding, and the finish
+//!   passes the cookie to the `LoginService`, which refuses a Response or callback from a
+//!   browser without it (`login.browser_binding`), so a login started in one browser cannot
+//!   be finished in another (loosened only by tenant-config's
+//!   `LoginSettings::dangerous_skip_browser_binding`). A finished login expires the cookie.
+//! - **Cookie attributes.** Binding cookies are `HttpOnly`, `Path=/`, `Max-Age` 600 seconds
+//!   by default ([`SsoRouterConfig::binding_cookie_max_age`]) and `Secure`: `SameSite=None`
+//!   for SAML (the IdP's cross-site POST to the ACS) and for OIDC with
+//!   `oidc_form_post`, `SameSite=Lax` for OIDC's query response mode. Dropping `Secure`
+//!   takes the loudly named
+//!   [`SsoRouterConfig::dangerous_insecure_cookies_for_http_loopback`].
+//! - **Redirect policy.** `return_to` is not followed by this crate: it goes into the
+//!   login request, where the `LoginService` checks it against its `RedirectPolicy`
+//!   (relative paths, or allow-listed origins); a refused target is a 400 failure page. The
+//!   host's [`LoginHandler`] receives only the checked value.
+//! - **Discovery reveals nothing.** An unknown, unverified or consumer domain, a malformed
+//!   address and a domain without an enabled connection all get the same answer (the
+//!   [`SsoRouterConfig::no_sso_location`] redirect or one fixed page), and the email address
+//!   is not logged.
+//! - **Request shapes.** Form bodies are read up to [`MAX_LOGIN_BODY`] (larger:
+//!   413 `login.body_too_large`); a repeated `SAMLResponse`, `SAMLRequest` or `RelayState`
+//!   is refused (`login.duplicate_parameter`); an unknown connection id is a 404 failure
+//!   page, a connection of the other protocol a 403.
+//! - **Failures and correlation ids.** Every route runs under a [`CorrelationId`] (the
+//!   host's, or a new random one), returned in `x-correlation-id` and carried by every log
+//!   line as the span field `correlation_id`. A failure page shows only the failed check's
+//!   name and the correlation id; the details (the error's text, which the login crates
+//!   keep free of assertions, codes, tokens and keys) go to the `warn` log under target
+//!   `gatehouse::login`. Pages and redirects are sent with `Cache-Control: no-store`.
+//! - **No secrets in logs.** Log lines name organizations, connections and reasons; never
+//!   binding values, SAML messages, authorization codes, tokens or SCIM bearer tokens.
+//! - **Single Logout refuses what it cannot honour.** An IdP's LogoutRequest that passes
+//!   the checks is handed to [`LoginHandler::logout`]; unless the host reports the sessions
+//!   ended, the answer is a 501 `logout.not_handled` page and the IdP is told nothing, so it
+//!   never believes a user logged out who is not. SP-initiated logout is started only by
+//!   the host's code ([`start_saml_logout`]), never from a NameID in a request.
+//! - **SCIM bearer tokens.** Compared by SHA-256 hash in constant time against every stored
+//!   hash; a missing or unknown token is a 401 before the body is read; a token opens
+//!   exactly one directory (see Design above).
+//!
 //! ## Limitations
 //!
 //! - Without [`ScimRouterConfig::public_base_url`] the `meta.location` URLs use plain

@@ -4,6 +4,9 @@
 //! Success exits 0 with JSON on stdout. A rejected input exits 1 with one line on stderr
 //! naming the failed check (and, for SCIM errors, the RFC 7644 error body on stdout). Bad
 //! usage exits 2.
+//!
+//! The commands (quick start), design, security checks and limitations are in the crate's
+//! README.md.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

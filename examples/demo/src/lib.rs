@@ -12,6 +12,56 @@
 //!
 //! The library target lets tests start the same server in-process with [`serve`].
 //!
+//! ## Quick start
+//!
+//! ```text
+//! cargo run -p gatehouse-demo                                  # SQLite ./gatehouse-demo.db
+//! cargo run -p gatehouse-demo -- --config my.toml --listen 127.0.0.1:8080 \
+//!     --database postgres://user@127.0.0.1:5432/gatehouse       # or Postgres
+//! ```
+//!
+//! Then open `http://127.0.0.1:8080/`, sign in with a work email of a configured domain,
+//! and point an IdP's SCIM client at `http://127.0.0.1:8080/scim/v2` with the directory's
+//! token. In-process (as the tests do): [`open_database`] then [`serve_with_shutdown`]
+//! on a bound listener. The configuration file is described in the workspace README
+//! ("The demo").
+//!
+//! ## Design
+//!
+//! - One [`app`] router: the demo's pages (`/`, `/profile`, `/logout`, `/admin/{org}`),
+//!   `gatehouse-sso-axum`'s sign-in routes nested at [`SSO_PREFIX`], and its SCIM routes
+//!   merged at `/scim/v2` with tenant-config's token lookup (`TenantDirectories`).
+//! - At every start the organizations, domains, connections and SCIM directories of the
+//!   TOML file are saved into the store (the connections again each time; a directory's
+//!   configured token only when it has none); users, groups and rotated tokens are the
+//!   store's and survive a restart, on SQLite as on Postgres.
+//! - A finished login becomes an in-memory session (its id, two random UUIDs, in
+//!   [`SESSION_COOKIE`]) whose profile page shows what the login asserted; an IdP
+//!   LogoutRequest ends the sessions it names (by NameID and session index).
+//! - Every request runs under one correlation id, handed to the sign-in routes so that a
+//!   failure page and the log line show the same id.
+//!
+//! ## Security checks
+//!
+//! The protocol checks are the libraries' (see `gatehouse-sso-axum`, `gatehouse-saml-sp`,
+//! `gatehouse-oidc-rp`, `gatehouse-tenant-config`); the demo keeps their defaults and adds:
+//!
+//! - `return_to` after a login is checked with `RedirectPolicy::relative_only()`: only
+//!   paths on the demo itself.
+//! - The session cookie is `HttpOnly; SameSite=Lax`, `Secure` whenever the public URL is
+//!   not `http://`; "Sign out" is a POST, so another site cannot sign the user out. The
+//!   sign-in routes' loopback cookie option
+//!   (`dangerous_insecure_cookies_for_http_loopback`) is set only for an `http://` public
+//!   URL.
+//! - OIDC client secrets and SP private keys are stored encrypted (tenant-config's
+//!   `EncryptionKey`, bound to the connection and field); SCIM tokens are stored only as
+//!   SHA-256 hashes (the configuration may give just `token_sha256`), and a rotated token
+//!   is shown once on the admin page.
+//! - The pages HTML-escape what they print from the configuration, the login and the
+//!   directory.
+//! - Logs name organizations, connections and subjects, never tokens, secrets or SAML
+//!   messages.
+//!
 //! ## Limitations
 //!
 //! - The admin pages have no sign-in of their own and the token rotation button no CSRF
