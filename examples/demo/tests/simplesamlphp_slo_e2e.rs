@@ -5,7 +5,8 @@
 //! a signed LogoutRequest to the same route, which the demo answers with a signed
 //! LogoutResponse that SimpleSAMLphp validates against the certificate of the demo's SP
 //! metadata. SimpleSAMLphp is configured to sign (`sign.logout`, `redirect.sign`) and to
-//! check (`validate.logout`, `redirect.validate`) logout messages. A missing peer fails.
+//! check (`validate.logout`, `redirect.validate`) logout messages; with another certificate
+//! in its entry for the SP it refuses the demo's LogoutRequest. A missing peer fails.
 
 #[path = "peers/simplesamlphp.rs"]
 mod simplesamlphp;
@@ -128,7 +129,9 @@ async fn follow(
 /// on: the demo's connection names SimpleSAMLphp's SingleLogoutService.php as
 /// `idp_slo_url` and has its own SP key pair (its certificate in the SP metadata, where
 /// SimpleSAMLphp's metadata parser picks it up to check our logout signatures).
-async fn slo_pair() -> (SimpleSamlPhp, Demo) {
+/// `wrong_sp_certificate` replaces that certificate in SimpleSAMLphp's entry with another
+/// key's.
+async fn slo_pair(wrong_sp_certificate: bool) -> (SimpleSamlPhp, Demo) {
     let idp = SimpleSamlPhp::start(&json!({
         "mail": ["bjensen@acme.test"],
         "givenName": ["Barbara"],
@@ -159,25 +162,37 @@ async fn slo_pair() -> (SimpleSamlPhp, Demo) {
         .text()
         .await
         .unwrap();
-    let converted = idp.register_sp(
-        &sp_metadata,
-        &json!({
-            "NameIDFormat": EMAIL_FORMAT,
-            "simplesaml.nameidattribute": "mail",
-            "saml20.sign.assertion": true,
-            "sign.logout": true,
-            "redirect.sign": true,
-            "validate.logout": true,
-            "redirect.validate": true,
-        }),
-    );
+    let pem_body =
+        |pem: &str| -> String { pem.lines().filter(|l| !l.starts_with("-----")).collect() };
+    let mut extra = json!({
+        "NameIDFormat": EMAIL_FORMAT,
+        "simplesaml.nameidattribute": "mail",
+        "saml20.sign.assertion": true,
+        "sign.logout": true,
+        "redirect.sign": true,
+        "validate.logout": true,
+        "redirect.validate": true,
+    });
+    if wrong_sp_certificate {
+        let (other_cert, _) = simplesamlphp::key_pair("not the demo sp");
+        extra["keys"] = json!([{
+            "type": "X509Certificate",
+            "signing": true,
+            "encryption": false,
+            "X509Certificate": pem_body(&other_cert),
+        }]);
+    }
+    let converted = idp.register_sp(&sp_metadata, &extra);
     // SimpleSAMLphp learned our SLO endpoint and our signing certificate from the metadata.
     assert!(
         converted.contains(&demo.url("/sso/saml/ssp/slo")),
         "{converted}"
     );
-    let cert_body: String = cert.lines().filter(|l| !l.starts_with("-----")).collect();
-    assert!(converted.contains(&cert_body), "{converted}");
+    assert_eq!(
+        converted.contains(&pem_body(&cert)),
+        !wrong_sp_certificate,
+        "{converted}"
+    );
     (idp, demo)
 }
 
@@ -256,7 +271,7 @@ async fn assert_signed_out(client: &reqwest::Client, demo: &Demo) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simplesamlphp_sp_initiated_single_logout_ends_both_sessions() {
-    let (idp, demo) = slo_pair().await;
+    let (idp, demo) = slo_pair(false).await;
     let client = browser();
     login(&client, &idp, &demo, true).await;
     // A second login while SimpleSAMLphp's session lives: no password asked.
@@ -294,7 +309,7 @@ async fn simplesamlphp_sp_initiated_single_logout_ends_both_sessions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simplesamlphp_idp_initiated_single_logout_ends_the_demo_session() {
-    let (idp, demo) = slo_pair().await;
+    let (idp, demo) = slo_pair(false).await;
     let client = browser();
     login(&client, &idp, &demo, true).await;
 
@@ -330,5 +345,45 @@ async fn simplesamlphp_idp_initiated_single_logout_ends_the_demo_session() {
     assert!(!log.contains("Unable to validate"), "{log}");
     // Both sessions are gone: a new login asks for the password.
     login(&client, &idp, &demo, true).await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simplesamlphp_refuses_a_logout_request_signed_by_another_key() {
+    // SimpleSAMLphp knows the SP by another certificate: the demo's signed LogoutRequest
+    // fails its signature check, and no LogoutResponse comes back.
+    let (idp, demo) = slo_pair(true).await;
+    let client = browser();
+    login(&client, &idp, &demo, true).await;
+    let signed_out = client.post(demo.url("/logout")).send().await.unwrap();
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    let to_idp = signed_out.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        to_idp.starts_with(&format!("{}?SAMLRequest=", idp.slo_url())),
+        "{to_idp}"
+    );
+    // The demo's own session ends at "Sign out" whatever the IdP does.
+    assert_signed_out(&client, &demo).await;
+    let mut visited = Vec::new();
+    let start = client.get(&to_idp).send().await.unwrap();
+    let end = follow(&client, start, &mut visited).await;
+    assert!(
+        !visited.iter().any(|u| u.starts_with(&demo.url("/"))),
+        "{visited:?}"
+    );
+    // SimpleSAMLphp's error page (served with 200), for the failed signature check.
+    assert_eq!(visited.len(), 1, "{visited:?}");
+    let page = end.text().await.unwrap();
+    assert!(page.contains("Unhandled exception"), "{page}");
+    let log = idp.server_log();
+    assert!(
+        log.contains("Unable to validate signature on query string"),
+        "{log}"
+    );
+    // SimpleSAMLphp's session lives on: a new login asks no password.
+    login(&client, &idp, &demo, false).await;
     demo.stop().await;
 }
