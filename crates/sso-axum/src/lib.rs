@@ -136,9 +136,11 @@
 //!   the OIDC binding cookie is `SameSite=Lax` (the callback is a top-level GET); a
 //!   `form_post` response sent anyway by a provider on another site reaches the POST route
 //!   without the cookie and fails with `login.browser_binding`.
-//! - With `oidc_form_post` on plain-HTTP loopback the binding cookie is still `Secure`
-//!   (`SameSite=None` requires it): Chromium accepts that on `http://127.0.0.1` and
-//!   `http://localhost` (tested in examples/demo's browser test); browsers that do not
+//! - On plain-HTTP loopback (`dangerous_insecure_cookies_for_http_loopback`) the SAML
+//!   binding cookie, and the OIDC one with `oidc_form_post`, are still `Secure`
+//!   (`SameSite=None` requires it, and the IdP's POST is cross-site): Chromium accepts
+//!   that on `http://127.0.0.1` and `http://localhost` (tested in examples/demo's browser
+//!   tests, OIDC and SAML with SimpleSAMLphp); browsers that do not
 //!   treat loopback as a secure context drop the cookie and the login fails with
 //!   `login.browser_binding`.
 //! - Only one login per protocol can be in progress per browser: a second start replaces

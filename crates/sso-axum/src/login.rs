@@ -94,11 +94,14 @@ pub struct SsoRouterConfig {
     /// consumer domain, or no enabled connection); `None` answers with a short page. The
     /// same answer for all, so that it reveals nothing about other tenants.
     pub no_sso_location: Option<String>,
-    /// Set the binding cookies without `Secure` (and the SAML one `SameSite=Lax`, since
-    /// browsers drop `SameSite=None` without `Secure`) so that a browser keeps them over
-    /// plain `http://127.0.0.1`. For loopback development only: on any other origin the
-    /// cookie travels in clear, and the SAML ACS POST then carries the cookie only when the
-    /// IdP is on the same site (such as another loopback port).
+    /// Set the binding cookies without `Secure` so that a browser keeps them over plain
+    /// `http://127.0.0.1`, except those that must travel on a cross-site POST: the SAML
+    /// binding cookie (the IdP posts to the ACS) and the OIDC one with
+    /// [`oidc_form_post`](Self::oidc_form_post) stay `SameSite=None; Secure`, since a
+    /// `SameSite=Lax` cookie stays behind on that POST and browsers drop `SameSite=None`
+    /// without `Secure`; Chromium keeps and sends `Secure` cookies of `http://127.0.0.1`
+    /// and `http://localhost` (loopback counts as a secure context), other browsers may
+    /// not. For loopback development only: on any other origin the cookies travel in clear.
     pub dangerous_insecure_cookies_for_http_loopback: bool,
     /// `Max-Age` of the binding cookies in seconds (default 600, the default login state
     /// lifetime).
@@ -712,7 +715,7 @@ async fn finish(shared: &Shared, finished: LoginFinished, cookie: &str) -> Respo
     // The removal carries the attributes the cookie was set with.
     let expired = format!(
         "{cookie}=; Path=/; Max-Age=0; HttpOnly{}",
-        if form_post_cookie(&shared.config, cookie) {
+        if cross_site_post_cookie(&shared.config, cookie) {
             "; Secure; SameSite=None"
         } else if shared.config.dangerous_insecure_cookies_for_http_loopback {
             ""
@@ -746,21 +749,20 @@ fn see_other(location: &str) -> Response {
     }
 }
 
-/// Whether cookie `name` is the OIDC binding of a `form_post` login, which travels on a
-/// cross-site POST.
-fn form_post_cookie(config: &SsoRouterConfig, name: &str) -> bool {
-    config.oidc_form_post && name == OIDC_BINDING_COOKIE
+/// Whether cookie `name` travels on a cross-site POST: the SAML binding (the IdP's POST to
+/// the ACS) and the OIDC binding of a `form_post` login. Such a cookie is
+/// `SameSite=None; Secure` in every mode.
+fn cross_site_post_cookie(config: &SsoRouterConfig, name: &str) -> bool {
+    name == SAML_BINDING_COOKIE || (config.oidc_form_post && name == OIDC_BINDING_COOKIE)
 }
 
 fn binding_cookie(config: &SsoRouterConfig, name: &str, value: &str) -> String {
     let max_age = config.binding_cookie_max_age.unwrap_or(600);
-    let attributes = if form_post_cookie(config, name) {
+    let attributes = if cross_site_post_cookie(config, name) {
         // Also on plain-HTTP loopback: browsers drop `SameSite=None` without `Secure`.
         "Secure; SameSite=None"
     } else if config.dangerous_insecure_cookies_for_http_loopback {
         "SameSite=Lax"
-    } else if name == SAML_BINDING_COOKIE {
-        "Secure; SameSite=None"
     } else {
         "Secure; SameSite=Lax"
     };
@@ -806,7 +808,7 @@ mod tests {
     }
 
     #[test]
-    fn oidc_binding_cookie_is_same_site_none_and_secure_only_with_form_post() {
+    fn binding_cookies_are_same_site_none_and_secure_where_they_travel_on_a_cross_site_post() {
         let mut config = SsoRouterConfig::default();
         assert_eq!(
             attributes(&config, OIDC_BINDING_COOKIE),
@@ -827,7 +829,10 @@ mod tests {
             attributes(&config, OIDC_BINDING_COOKIE),
             "Secure; SameSite=None"
         );
-        assert_eq!(attributes(&config, SAML_BINDING_COOKIE), "SameSite=Lax");
+        assert_eq!(
+            attributes(&config, SAML_BINDING_COOKIE),
+            "Secure; SameSite=None"
+        );
         config.oidc_form_post = false;
         assert_eq!(attributes(&config, OIDC_BINDING_COOKIE), "SameSite=Lax");
     }

@@ -382,14 +382,16 @@ async fn failure_page_shows_the_hosts_correlation_id() {
 }
 
 #[tokio::test]
-async fn binding_cookie_for_http_loopback_is_not_secure_and_lax() {
+async fn saml_binding_cookie_for_http_loopback_stays_same_site_none_and_secure() {
     let mut config = SsoRouterConfig::default();
     config.dangerous_insecure_cookies_for_http_loopback = true;
     let s = setup(config).await;
     let (_, _, headers) = start(&s).await;
     let set_cookie = headers[header::SET_COOKIE].to_str().unwrap();
-    assert!(!set_cookie.contains("Secure"), "{set_cookie}");
-    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    // The IdP's POST to the ACS is cross-site: a Lax cookie would stay behind, and
+    // browsers drop SameSite=None without Secure.
+    assert!(set_cookie.contains("; Secure;"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=None"), "{set_cookie}");
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
 }
 

@@ -67,12 +67,12 @@
 //! - The admin pages have no sign-in of their own and the token rotation button no CSRF
 //!   token: the demo is meant for loopback only.
 //! - Sessions are held in memory and lost on restart; the binding and session cookies are
-//!   not `Secure` when the public URL is `http://` (loopback development), except the OIDC
-//!   binding cookie with `oidc_response_mode = "form_post"`, which must be
-//!   `SameSite=None; Secure` to come back with the provider's cross-site POST: Chromium
-//!   keeps such a cookie on `http://localhost` and `http://127.0.0.1` (the browser test
-//!   shows it), browsers that do not count loopback as secure drop it and the login fails
-//!   with `login.browser_binding`.
+//!   not `Secure` when the public URL is `http://` (loopback development), except the SAML
+//!   binding cookie and the OIDC one with `oidc_response_mode = "form_post"`, which must be
+//!   `SameSite=None; Secure` to come back with the IdP's cross-site POST: Chromium keeps
+//!   such a cookie on `http://localhost` and `http://127.0.0.1` (the browser tests show it,
+//!   with oidc-provider and SimpleSAMLphp), browsers that do not count loopback as secure
+//!   drop it and the login fails with `login.browser_binding`.
 //! - The OIDC response mode is one for all connections of the file.
 //! - Domains in the configuration are taken as verified without a DNS check, and connections
 //!   are saved without the URL checks of `Tenants::save_connection` (which refuse the

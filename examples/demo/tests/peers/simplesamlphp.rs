@@ -163,7 +163,11 @@ $config = [
         std::fs::write(root.join("metadata/saml20-sp-remote.php"), "<?php\n").unwrap();
 
         let log = std::fs::File::create(root.join("php-server.log")).unwrap();
+        // No opcode cache: configuration and metadata files written while the server runs
+        // (`register_sp`, `trust_host`) are read by the next request.
         let child = Command::new(php())
+            .arg("-d")
+            .arg("opcache.enable=0")
             .arg("-S")
             .arg(format!("127.0.0.1:{port}"))
             .arg("-t")
@@ -201,6 +205,24 @@ $config = [
     /// The IdP's SSO endpoint (both bindings).
     pub fn sso_url(&self) -> String {
         format!("{}saml2/idp/SSOService.php", self.base)
+    }
+
+    /// The IdP's Single Logout endpoint (Redirect binding; also where a logout started at
+    /// the IdP begins, with `?ReturnTo=`).
+    pub fn slo_url(&self) -> String {
+        format!("{}saml2/idp/SingleLogoutService.php", self.base)
+    }
+
+    /// Lets SimpleSAMLphp redirect to `host_port` (`127.0.0.1:PORT`; its
+    /// `trusted.url.domains` compare the port too), as a logout's `ReturnTo` needs.
+    pub fn trust_host(&self, host_port: &str) {
+        let path = self.dir.path().join("config/config.php");
+        let mut config = std::fs::read_to_string(&path).unwrap();
+        config.push_str(&format!(
+            "$config['trusted.url.domains'][] = {};\n",
+            php_str(host_port)
+        ));
+        std::fs::write(path, config).unwrap();
     }
 
     /// What PHP's server and SimpleSAMLphp logged, for failure messages.
