@@ -12,11 +12,9 @@ mod common;
 #[path = "../../../crates/oidc-rp/tests/common/mod.rs"]
 mod oidc_common;
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
+use common::browser::{artifacts_dir, png_size};
 use common::{Served, provider_kids};
-use oidc_common::{OpenIdProvider, npm_dir};
+use oidc_common::OpenIdProvider;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -80,87 +78,9 @@ client_secret = "{OIDC_SECRET}"
     }
 }
 
-/// Where the tests leave their artifacts: `target/test-artifacts` (or under
-/// `CARGO_TARGET_DIR`).
-fn artifacts_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || {
-            [env!("CARGO_MANIFEST_DIR"), "..", "..", "target"]
-                .iter()
-                .collect()
-        },
-        PathBuf::from,
-    );
-    let dir = target.join("test-artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.canonicalize().unwrap()
-}
-
 /// Runs `tests/browser/sign_in.mjs` with `scenario` and returns what the browser saw.
 async fn browse(scenario: Value) -> Value {
-    let chromium =
-        std::env::var("GATEHOUSE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).is_file(),
-        "Chromium is not installed at {chromium}: run scripts/setup (the Debian package \
-         chromium of scripts/deps/apt.txt) or set GATEHOUSE_CHROMIUM"
-    );
-    let npm = npm_dir();
-    assert!(
-        npm.join("node_modules/playwright-core/package.json")
-            .is_file(),
-        "the playwright-core npm package is not installed in {}: run scripts/setup",
-        npm.display()
-    );
-    let mut scenario = scenario;
-    scenario["chromium"] = chromium.into();
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), scenario.to_string()).unwrap();
-    let script: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests",
-        "browser",
-        "sign_in.mjs",
-    ]
-    .iter()
-    .collect();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(&script)
-            .arg(file.path())
-            .env("GATEHOUSE_NPM_DIR", npm)
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("cannot start node (install Node.js, see scripts/deps/apt.txt)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let result = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("the browser script printed no result: {stdout}"));
-    let result: Value = serde_json::from_str(result).unwrap();
-    assert!(
-        result.get("error").is_none(),
-        "the browser failed after the steps {}: {}",
-        result["steps"],
-        result["error"].as_str().unwrap_or_default()
-    );
-    assert!(output.status.success(), "{result}");
-    result
-}
-
-/// The width and height of a PNG file, after checking its signature and that its first
-/// chunk is the header.
-fn png_size(bytes: &[u8]) -> (u32, u32) {
-    assert!(bytes.len() > 24, "{} bytes", bytes.len());
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
-    assert_eq!(&bytes[12..16], b"IHDR");
-    let word =
-        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    (word(16), word(20))
+    common::browser::browse("sign_in.mjs", scenario).await
 }
 
 fn cookie<'a>(result: &'a Value, name: &str) -> Option<&'a Value> {

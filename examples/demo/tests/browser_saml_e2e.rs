@@ -9,108 +9,18 @@
 //! SimpleSAMLphp fails the test; nothing is skipped. `GATEHOUSE_CHROMIUM` names another
 //! Chromium binary.
 
+mod common;
 #[path = "peers/simplesamlphp.rs"]
 mod simplesamlphp;
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
-use gatehouse_demo::DemoConfig;
-use serde_json::{Value, json};
+use common::Served;
+use common::browser::{artifacts_dir, browse, png_size};
+use serde_json::json;
 use simplesamlphp::SimpleSamlPhp;
-use tokio::sync::oneshot;
 
 /// sso-axum's `SAML_BINDING_COOKIE`.
 const SAML_BINDING_COOKIE: &str = "gatehouse_saml_login";
 const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
-
-/// `target/test-artifacts` (or under `CARGO_TARGET_DIR`).
-fn artifacts_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || {
-            [env!("CARGO_MANIFEST_DIR"), "..", "..", "target"]
-                .iter()
-                .collect()
-        },
-        PathBuf::from,
-    );
-    let dir = target.join("test-artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.canonicalize().unwrap()
-}
-
-/// Runs `tests/browser/sign_in_saml.mjs` with `scenario`; returns what the browser saw.
-async fn browse(mut scenario: Value) -> Value {
-    let chromium =
-        std::env::var("GATEHOUSE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).is_file(),
-        "Chromium is not installed at {chromium}: run scripts/setup or set GATEHOUSE_CHROMIUM"
-    );
-    let npm: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "..",
-        "scripts",
-        "deps",
-        "npm",
-    ]
-    .iter()
-    .collect();
-    assert!(
-        npm.join("node_modules/playwright-core/package.json")
-            .is_file(),
-        "the playwright-core npm package is not installed in {}: run scripts/setup",
-        npm.display()
-    );
-    scenario["chromium"] = chromium.into();
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), scenario.to_string()).unwrap();
-    let script: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests",
-        "browser",
-        "sign_in_saml.mjs",
-    ]
-    .iter()
-    .collect();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(&script)
-            .arg(file.path())
-            .env("GATEHOUSE_NPM_DIR", npm)
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("cannot start node (install Node.js, see scripts/deps/apt.txt)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let result = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("the browser script printed no result: {stdout}"));
-    let result: Value = serde_json::from_str(result).unwrap();
-    assert!(
-        result.get("error").is_none(),
-        "the browser failed after the steps {}: {}",
-        result["steps"],
-        result["error"].as_str().unwrap_or_default()
-    );
-    assert!(output.status.success(), "{result}");
-    result
-}
-
-/// The width and height of a PNG file, after checking its signature and header chunk.
-fn png_size(bytes: &[u8]) -> (u32, u32) {
-    assert!(bytes.len() > 24, "{} bytes", bytes.len());
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
-    assert_eq!(&bytes[12..16], b"IHDR");
-    let word =
-        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    (word(16), word(20))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_signs_in_at_simplesamlphp_pages_and_sees_the_profile() {
@@ -147,23 +57,7 @@ idp_metadata = '''{idp_metadata}'''
 attributes = {{ email = "mail", given_name = "givenName", family_name = "sn" }}
 "#
     );
-    let config = DemoConfig::from_toml(&toml).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = gatehouse_demo::open_database(&format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("demo.db").display()
-    ))
-    .await
-    .unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(gatehouse_demo::serve_with_shutdown(
-        config,
-        store,
-        listener,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let demo = Served::start(listener, base.clone(), &toml).await;
 
     let sp_metadata = reqwest::get(format!("{base}/sso/saml/ssp/metadata"))
         .await
@@ -186,13 +80,16 @@ attributes = {{ email = "mail", given_name = "givenName", family_name = "sn" }}
 
     let screenshot = artifacts_dir().join("saml-profile.png");
     let _ = std::fs::remove_file(&screenshot);
-    let seen = browse(json!({
+    let seen = browse(
+        "sign_in_saml.mjs",
+        json!({
         "base": base,
         "email": "bjensen@acme.test",
         "username": simplesamlphp::USERNAME,
         "password": idp.password,
         "screenshot": screenshot,
-    }))
+        }),
+    )
     .await;
 
     // The browser was at SimpleSAMLphp's own sign-in page, on the other site.
@@ -240,6 +137,5 @@ attributes = {{ email = "mail", given_name = "givenName", family_name = "sn" }}
     assert_eq!(width, 1000);
     assert!(height > 0);
 
-    let _ = stop.send(());
-    task.await.unwrap().unwrap();
+    demo.stop().await;
 }

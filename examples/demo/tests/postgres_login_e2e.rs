@@ -5,6 +5,7 @@
 //! user, the rotated SCIM token and both connections are still there. Every run uses a new
 //! database of its own on that server.
 
+mod common;
 #[path = "../../../crates/oidc-rp/tests/common/mod.rs"]
 mod oidc_common;
 #[path = "../../../crates/sso-axum/tests/common/pysaml2.rs"]
@@ -15,12 +16,12 @@ mod saml_common;
 use std::net::SocketAddr;
 
 use base64::Engine as _;
+use common::{Served, browser};
 use gatehouse_demo::DemoConfig;
 use oidc_common::{Browser, Landing, OpenIdProvider};
 use reqwest::StatusCode;
 use saml_common::Identity;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 const IDP: &str = "https://idp.acme.test/saml";
 const SSO: &str = "https://idp.acme.test/sso";
@@ -88,56 +89,11 @@ client_secret = "{OIDC_SECRET}"
 }
 
 /// The demo served in-process on `addr` over the database at `url`.
-struct Demo {
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
-
-impl Demo {
-    async fn start(addr: SocketAddr, config: DemoConfig, url: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .unwrap_or_else(|e| panic!("bind {addr}: {e}"));
-        let store = gatehouse_demo::open_database(url)
-            .await
-            .unwrap_or_else(|e| panic!("open {url}: {e}"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(gatehouse_demo::serve_with_shutdown(
-            config,
-            store,
-            listener,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        Self {
-            base: format!("http://{addr}"),
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            match t.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => panic!("the demo failed: {e}"),
-                Err(e) => panic!("the demo task failed: {e}"),
-            }
-        }
-    }
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_else(|e| panic!("HTTP client: {e}"))
+async fn serve(addr: SocketAddr, config: DemoConfig, url: &str) -> Served {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+    Served::start_on(listener, format!("http://{addr}"), config, url).await
 }
 
 async fn get_text(client: &reqwest::Client, url: &str) -> (StatusCode, String) {
@@ -171,7 +127,7 @@ async fn follow(client: &reqwest::Client, url: &str) -> String {
 
 /// An SP-initiated SAML login of `email` through discovery, answered by pysaml2; returns the
 /// profile page.
-async fn saml_login(demo: &Demo, idp: &Identity, email: &str) -> String {
+async fn saml_login(demo: &Served, idp: &Identity, email: &str) -> String {
     let client = browser();
     let login = follow(
         &client,
@@ -235,7 +191,7 @@ async fn saml_login(demo: &Demo, idp: &Identity, email: &str) -> String {
 
 /// An OIDC login of `account` at the oidc-provider through discovery; returns the profile
 /// page.
-async fn oidc_login(demo: &Demo, account: &str) -> String {
+async fn oidc_login(demo: &Served, account: &str) -> String {
     let client = browser();
     let login = follow(
         &client,
@@ -285,7 +241,7 @@ async fn oidc_login(demo: &Demo, account: &str) -> String {
     page
 }
 
-async fn scim_users(demo: &Demo, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn scim_users(demo: &Served, token: &str, body: Option<Value>) -> (StatusCode, Value) {
     let client = reqwest::Client::new();
     let url = format!("{}/scim/v2/Users", demo.base);
     let request = match body {
@@ -382,7 +338,7 @@ async fn saml_and_oidc_logins_on_postgres_and_provisioning_survives_a_restart() 
         0,
     );
 
-    let demo = Demo::start(addr, config(&idp, &op.issuer), &url).await;
+    let demo = serve(addr, config(&idp, &op.issuer), &url).await;
     assert_saml_profile(
         &saml_login(&demo, &idp, "bjensen@acme.test").await,
         "bjensen@acme.test",
@@ -419,7 +375,7 @@ async fn saml_and_oidc_logins_on_postgres_and_provisioning_survives_a_restart() 
     demo.stop().await;
 
     // The same database, a new process state: sessions are gone, what was stored is not.
-    let demo = Demo::start(addr, config(&idp, &op.issuer), &url).await;
+    let demo = serve(addr, config(&idp, &op.issuer), &url).await;
     let (status, _) = get_text(&browser(), &format!("{}/profile", demo.base)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (status, admin) = get_text(&browser(), &format!("{}/admin/acme", demo.base)).await;

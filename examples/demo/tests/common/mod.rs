@@ -1,32 +1,46 @@
 //! The demo served in-process on a loopback port, shared by the demo's end-to-end tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod browser;
+
 use gatehouse_demo::DemoConfig;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-/// A running demo: its base URL, its SQLite database in a temporary directory, and the
-/// server task with the sender that stops it.
+/// A running demo: its base URL, its SQLite database in a temporary directory (none when
+/// it runs on a database of the caller's), and the server task with the sender that stops it.
 pub struct Served {
     pub base: String,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Served {
     /// Serves the demo configured by `toml` on `listener` (bound by the caller, so that the
-    /// configuration can name the demo's own URLs), reached at `base`.
+    /// configuration can name the demo's own URLs), reached at `base`, over a new SQLite
+    /// database in a temporary directory.
     pub async fn start(listener: TcpListener, base: String, toml: &str) -> Self {
         let config = DemoConfig::from_toml(toml).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let store = gatehouse_demo::open_database(&format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("demo.db").display()
-        ))
-        .await
-        .unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("demo.db").display());
+        let mut served = Self::start_on(listener, base, config, &url).await;
+        served._dir = Some(dir);
+        served
+    }
+
+    /// Serves the demo configured by `config` on `listener`, reached at `base`, over the
+    /// database at `database_url` (SQLite or Postgres).
+    pub async fn start_on(
+        listener: TcpListener,
+        base: String,
+        config: DemoConfig,
+        database_url: &str,
+    ) -> Self {
+        let store = gatehouse_demo::open_database(database_url)
+            .await
+            .unwrap_or_else(|e| panic!("open {database_url}: {e}"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(gatehouse_demo::serve_with_shutdown(
             config,
@@ -38,7 +52,7 @@ impl Served {
         ));
         Self {
             base,
-            _dir: dir,
+            _dir: None,
             stop: Some(stop),
             task: Some(task),
         }
