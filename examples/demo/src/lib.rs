@@ -410,7 +410,7 @@ fn connection(
     } = &c.protocol
     {
         // Logout messages are signed: a fresh SP key, published in the SP metadata.
-        let (key_pem, cert_pem) = sp_key_pair(&connection.id).map_err(std::io::Error::other)?;
+        let (key_pem, cert_pem) = sp_key_pair(&connection.id)?;
         let private_key = key.encrypt(
             &SecretString::new(key_pem),
             &connection.secret_context("saml.sp_private_key"),
@@ -458,36 +458,22 @@ fn connection(
     Ok(connection)
 }
 
-/// An RSA key (PKCS#8 PEM) and a self-signed certificate (PEM) for a connection's SP.
-fn sp_key_pair(id: &ConnectionId) -> Result<(String, String), openssl::error::ErrorStack> {
-    use openssl::asn1::Asn1Time;
-    use openssl::bn::{BigNum, MsbOption};
-    use openssl::hash::MessageDigest;
-    use openssl::pkey::PKey;
-    use openssl::rsa::Rsa;
-    use openssl::x509::{X509, X509NameBuilder};
-
-    let key = PKey::from_rsa(Rsa::generate(2048)?)?;
-    let mut name = X509NameBuilder::new()?;
-    name.append_entry_by_text("CN", &format!("gatehouse demo SP {id}"))?;
-    let name = name.build();
-    let mut builder = X509::builder()?;
-    builder.set_version(2)?;
-    let mut serial = BigNum::new()?;
-    serial.rand(64, MsbOption::MAYBE_ZERO, false)?;
-    let serial = serial.to_asn1_integer()?;
-    builder.set_serial_number(&serial)?;
-    builder.set_subject_name(&name)?;
-    builder.set_issuer_name(&name)?;
-    builder.set_pubkey(&key)?;
-    let (not_before, not_after) = (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(365)?);
-    builder.set_not_before(&not_before)?;
-    builder.set_not_after(&not_after)?;
-    builder.sign(&key, MessageDigest::sha256())?;
+/// An RSA key (PKCS#8 PEM) and a self-signed certificate (PEM) for a connection's SP,
+/// made by `saml_sp::metadata::generate_sp_credentials`.
+fn sp_key_pair(id: &ConnectionId) -> std::io::Result<(String, String)> {
+    let credentials =
+        saml_sp::metadata::generate_sp_credentials(&format!("gatehouse demo SP {id}"), 365)
+            .map_err(std::io::Error::other)?;
+    let certificate = credentials
+        .certificate()
+        .ok_or_else(|| std::io::Error::other("generated SP credentials have no certificate"))?;
     let pem = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
     Ok((
-        pem(key.private_key_to_pem_pkcs8()?),
-        pem(builder.build().to_pem()?),
+        pem(credentials
+            .private_key()
+            .private_key_to_pem_pkcs8()
+            .map_err(std::io::Error::other)?),
+        pem(certificate.to_pem().map_err(std::io::Error::other)?),
     ))
 }
 

@@ -31,7 +31,6 @@ use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
-use subtle::ConstantTimeEq as _;
 use time::{Duration, OffsetDateTime};
 
 use crate::error::TenantError;
@@ -339,19 +338,21 @@ impl LoginError {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "protocol", rename_all = "snake_case")]
 pub(crate) enum StateData {
+    // The browser binding is not kept here: the state is stored under a key derived from
+    // it (`LoginService::state_key`), so finding the state is the check.
     Saml {
         request_id: String,
-        binding_sha256: String,
     },
     Oidc {
         pending: oidc_rp::PendingLogin,
-        binding_sha256: String,
         /// The binding `oidc-rp` issued with its pending login, handed back to it at the
-        /// callback once the browser's own binding has been checked here.
+        /// callback once the browser's own binding has found the state here.
         rp_binding: String,
     },
     /// An SP-initiated SAML logout awaiting the IdP's LogoutResponse.
-    SamlLogout { request_id: String },
+    SamlLogout {
+        request_id: String,
+    },
 }
 
 /// Starts and finishes SAML and OIDC logins of the organizations in a tenant store.
@@ -601,24 +602,6 @@ impl LoginService {
         let data: StateData = serde_json::from_str(state.protocol_data.expose_secret())
             .map_err(|e| TenantError::Backend(format!("login state decoding: {e}")))?;
         Ok(Some((state, data)))
-    }
-
-    /// Checks a presented browser binding against the hash stored at start.
-    pub(crate) fn check_binding(
-        &self,
-        stored_sha256: &str,
-        presented: Option<&str>,
-    ) -> Result<(), LoginError> {
-        if self.settings.dangerous_skip_browser_binding {
-            return Ok(());
-        }
-        let presented = presented.ok_or(LoginError::BrowserBinding)?;
-        let hash = sha256_hex(presented);
-        if bool::from(hash.as_bytes().ct_eq(stored_sha256.as_bytes())) {
-            Ok(())
-        } else {
-            Err(LoginError::BrowserBinding)
-        }
     }
 
     /// The organization's domain rule on a profile's email.

@@ -96,7 +96,6 @@ pub(super) async fn start(
             &state,
             &StateData::Oidc {
                 pending: login,
-                binding_sha256: pending.binding_sha256.clone(),
                 rp_binding: authorization.browser_binding.expose().to_owned(),
             },
         )
@@ -127,7 +126,6 @@ pub(super) async fn finish(
     known.connection = Some(state.connection.clone());
     let StateData::Oidc {
         pending,
-        binding_sha256,
         rp_binding,
     } = data
     else {
@@ -140,7 +138,6 @@ pub(super) async fn finish(
             expected: format!("OIDC connection {}", state.connection),
         });
     }
-    service.check_binding(&binding_sha256, browser_binding)?;
     let connection = service.enabled_connection(&state.connection).await?;
     let Protocol::Oidc(oidc) = &connection.protocol else {
         return Err(LoginError::WrongProtocol {

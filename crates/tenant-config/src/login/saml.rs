@@ -64,7 +64,6 @@ pub(super) async fn start(
             &state,
             &StateData::Saml {
                 request_id: authn.id.clone(),
-                binding_sha256: pending.binding_sha256.clone(),
             },
         )
         .await?;
@@ -106,11 +105,7 @@ pub(super) async fn finish(
     };
     let (request_id, return_to) = match taken {
         Some((state, data)) => {
-            let StateData::Saml {
-                request_id,
-                binding_sha256,
-            } = data
-            else {
+            let StateData::Saml { request_id } = data else {
                 return Err(LoginError::StateMismatch {
                     expected: format!("OIDC connection {}", state.connection),
                 });
@@ -120,7 +115,6 @@ pub(super) async fn finish(
                     expected: format!("SAML connection {}", state.connection),
                 });
             }
-            service.check_binding(&binding_sha256, browser_binding)?;
             (Some(request_id), state.return_to)
         }
         // IdP-initiated: no state, and saml-sp refuses any InResponseTo (no request is
